@@ -1,0 +1,38 @@
+"""Alembic environment: migrates the database named by DATABASE_URL (default: embedded SQLite)."""
+
+from alembic import context
+
+from workflows import models  # noqa: F401  (registers the tables on Base.metadata)
+from workflows.db import Base, default_url, make_engine, normalise_url
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def _url() -> str:
+    return normalise_url(config.attributes.get("url") or default_url())
+
+
+def run_migrations_offline() -> None:
+    context.configure(url=_url(), target_metadata=target_metadata, literal_binds=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    engine = make_engine(_url())
+    with engine.connect() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=connection.dialect.name == "sqlite",
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

@@ -1,0 +1,80 @@
+"""The demo district (白城市洮北区), catalog and accounts shipped with the project."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from . import accounts, audit, definitions
+from .models import CatalogItem, OrgUnit, User
+
+DEMO_DIR = Path(__file__).resolve().parent / "demo"
+BPMN_DIR = Path(__file__).resolve().parent.parent / "bpmn"
+
+
+def _load(name: str) -> dict:
+    return json.loads((DEMO_DIR / name).read_text(encoding="utf-8"))
+
+
+def demo_password() -> str:
+    return _load("users.json")["password"]
+
+
+def deploy_bundled(session: Session) -> list[tuple[str, int, bool]]:
+    """Deploy every BPMN file under bpmn/; unchanged files are not new versions."""
+    out = []
+    for path in sorted(BPMN_DIR.glob("*.bpmn")):
+        definition, created = definitions.deploy(session, path.read_text(encoding="utf-8"))
+        if created:
+            audit.record(
+                session, "definition.deployed", key=definition.key, version=definition.version
+            )
+        out.append((definition.key, definition.version, created))
+    return out
+
+
+def is_seeded(session: Session) -> bool:
+    return bool(session.scalar(select(func.count()).select_from(OrgUnit)))
+
+
+def seed(session: Session) -> dict[str, int]:
+    """Load org units, catalog and demo accounts (idempotent: existing codes are kept)."""
+    units = {u.code: u for u in session.scalars(select(OrgUnit))}
+    for row in _load("org_units.json")["org_units"]:
+        if row["code"] in units:
+            continue
+        unit = OrgUnit(code=row["code"], name=row["name"], kind=row["kind"])
+        if row["parent"]:
+            unit.parent = units[row["parent"]]
+        session.add(unit)
+        units[row["code"]] = unit
+    session.flush()
+
+    existing_items = set(session.scalars(select(CatalogItem.code)))
+    for row in _load("catalog.json")["items"]:
+        if row["code"] not in existing_items:
+            session.add(CatalogItem(**{k: row[k] for k in ("code", "name", "category", "legal_basis")}))
+
+    users = _load("users.json")
+    existing_users = set(session.scalars(select(User.username)))
+    for row in users["users"]:
+        if row["username"] in existing_users:
+            continue
+        accounts.create_user(
+            session,
+            row["username"],
+            row["display_name"],
+            users["password"],
+            [(m["role"], m["org_unit"]) for m in row["memberships"]],
+        )
+    session.flush()
+    deploy_bundled(session)
+    audit.record(session, "demo.seeded")
+    return {
+        "org_units": len(units),
+        "catalog_items": session.scalar(select(func.count()).select_from(CatalogItem)),
+        "users": session.scalar(select(func.count()).select_from(User)),
+    }

@@ -1,0 +1,206 @@
+"""Task forms: described from the BPMN's Camunda form data, cleaned and validated on completion.
+
+Field-level rules come from the diagram (type, required, min, max, maxlength, enum values).
+Rules that span fields or need the instance are registered per process and task key by the
+process's own module (see `workflows/handoff.py`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+FIELD_TYPES = {"string", "text", "enum", "long", "boolean", "date", "decimal"}
+MAX_TEXT = 20_000
+_DECIMAL_RE = re.compile(r"^\d{1,12}(\.\d{1,2})?$")
+
+
+class FormErrors(Exception):
+    """Per-field messages; nothing was changed."""
+
+    def __init__(self, fields: Mapping[str, str]):
+        super().__init__("; ".join(f"{k}: {v}" for k, v in fields.items()))
+        self.fields = dict(fields)
+
+
+@dataclass(frozen=True)
+class Option:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class FormField:
+    id: str
+    type: str
+    label: str
+    label_en: str = ""
+    required: bool = False
+    options: tuple[Option, ...] = ()
+    min: int | None = None
+    max: int | None = None
+    maxlength: int | None = None
+
+    def describe(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "name": self.id,
+            "type": self.type,
+            "label": self.label,
+            "label_en": self.label_en,
+            "required": self.required,
+        }
+        if self.options:
+            out["options"] = [{"value": o.id, "label": o.name} for o in self.options]
+        for key in ("min", "max", "maxlength"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
+        return out
+
+
+@dataclass(frozen=True)
+class Form:
+    fields: tuple[FormField, ...] = field(default_factory=tuple)
+
+    def describe(self) -> list[dict[str, Any]]:
+        return [f.describe() for f in self.fields]
+
+
+# (process key, task key) -> rule(cleaned data, instance data) -> {field: message}
+Rule = Callable[[dict[str, Any], Mapping[str, Any]], dict[str, str]]
+_RULES: dict[tuple[str, str], list[Rule]] = {}
+
+
+def rule(process_key: str, *task_keys: str) -> Callable[[Rule], Rule]:
+    def register(fn: Rule) -> Rule:
+        for key in task_keys:
+            _RULES.setdefault((process_key, key), []).append(fn)
+        return fn
+
+    return register
+
+
+def from_camunda(form: Any) -> Form:
+    """Convert SpiffWorkflow's parsed Camunda form into ours (validated at deploy time)."""
+    fields = []
+    for f in getattr(form, "fields", []) or []:
+        config = {v.name: v.config for v in f.validation}
+        fields.append(
+            FormField(
+                id=f.id,
+                type=f.type,
+                label=f.label or f.id,
+                label_en=f.get_property("label_en") or "",
+                required="required" in config,
+                options=tuple(Option(o.id, o.name) for o in getattr(f, "options", [])),
+                min=_int_or_none(config.get("min")),
+                max=_int_or_none(config.get("max")),
+                maxlength=_int_or_none(config.get("maxlength")),
+            )
+        )
+    return Form(tuple(fields))
+
+
+def _int_or_none(value: str | None) -> int | None:
+    return None if value in (None, "") else int(value)
+
+
+def _clean_value(f: FormField, value: Any) -> Any:
+    """Coerce one submitted value to the field's type; raise ValueError with a message."""
+    if f.type in ("string", "text", "enum"):
+        if not isinstance(value, str):
+            raise ValueError("应为文本 must be a string")
+        value = value.strip()
+        limit = f.maxlength or (MAX_TEXT if f.type == "text" else 1000)
+        if len(value) > limit:
+            raise ValueError(f"最多 {limit} 个字符 at most {limit} characters")
+        if f.type == "enum" and value not in {o.id for o in f.options}:
+            allowed = ", ".join(o.id for o in f.options)
+            raise ValueError(f"只能是 one of: {allowed}")
+        return value
+    if f.type == "long":
+        if isinstance(value, str) and re.fullmatch(r"-?\d{1,12}", value.strip()):
+            value = int(value.strip())
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError("应为整数 must be an integer")
+        if f.min is not None and value < f.min:
+            raise ValueError(f"不能小于 {f.min} must be ≥ {f.min}")
+        if f.max is not None and value > f.max:
+            raise ValueError(f"不能大于 {f.max} must be ≤ {f.max}")
+        return value
+    if f.type == "boolean":
+        if not isinstance(value, bool):
+            raise ValueError("应为是/否 must be true or false")
+        return value
+    if f.type == "date":
+        return parse_date(value).isoformat()
+    if f.type == "decimal":
+        return format_yuan(parse_yuan(value))
+    raise ValueError(f"unknown field type {f.type}")
+
+
+def parse_date(value: Any) -> date:
+    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+        raise ValueError("日期格式应为 YYYY-MM-DD date must be YYYY-MM-DD")
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError("不是有效日期 not a valid date") from None
+
+
+def parse_yuan(value: Any) -> Decimal:
+    """A yuan amount as a decimal string with at most 2 places (never a float)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not _DECIMAL_RE.fullmatch(value.strip()):
+        raise ValueError('金额应为最多两位小数的字符串，如 "5000.00" amount must be a string like "5000.00"')
+    try:
+        return Decimal(value.strip())
+    except InvalidOperation:
+        raise ValueError("金额无效 invalid amount") from None
+
+
+def format_yuan(amount: Decimal) -> str:
+    return str(amount.quantize(Decimal("0.01")))
+
+
+def yuan_to_fen(amount: Decimal) -> int:
+    return int(amount * 100)
+
+
+def fen_to_yuan(fen: int) -> str:
+    return format_yuan(Decimal(fen) / 100)
+
+
+def clean(
+    process_key: str,
+    task_key: str,
+    form: Form,
+    data: Any,
+    instance_data: Mapping[str, Any],
+) -> dict[str, Any]:
+    """Validate submitted data against the form and the registered rules; FormErrors if bad."""
+    if not isinstance(data, Mapping):
+        raise FormErrors({"data": "应为对象 must be an object"})
+    known = {f.id for f in form.fields}
+    errors = {k: "未知字段 unknown field" for k in data if k not in known}
+    cleaned: dict[str, Any] = {}
+    for f in form.fields:
+        value = data.get(f.id)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if f.required:
+                errors[f.id] = "必填 required"
+            continue
+        try:
+            cleaned[f.id] = _clean_value(f, value)
+        except ValueError as exc:
+            errors[f.id] = str(exc)
+    if not errors:
+        for check in _RULES.get((process_key, task_key), []):
+            errors.update(check(cleaned, instance_data))
+    if errors:
+        raise FormErrors(errors)
+    return cleaned

@@ -1,0 +1,45 @@
+"""Per-process hooks: the records a process keeps beside its engine state (agreements, money).
+
+Hooks run inside the same transaction as the engine step that triggered them. They must not
+decide the flow; the BPMN does that.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from .models import ProcessInstance, Task
+
+
+@dataclass
+class HookContext:
+    session: Session
+    instance: ProcessInstance
+    data: dict[str, Any]  # the data of the task concerned (the instance data at that point)
+    actor_id: int | None
+
+
+class ProcessHooks:
+    def task_opened(self, ctx: HookContext, task: Task) -> None:
+        pass
+
+    def task_completed(self, ctx: HookContext, task: Task, form_data: dict[str, Any]) -> None:
+        pass
+
+    def instance_finished(self, ctx: HookContext) -> None:
+        pass
+
+
+_REGISTRY: dict[str, ProcessHooks] = {}
+_DEFAULT = ProcessHooks()
+
+
+def register(process_key: str, hooks: ProcessHooks) -> None:
+    _REGISTRY[process_key] = hooks
+
+
+def for_process(process_key: str) -> ProcessHooks:
+    return _REGISTRY.get(process_key, _DEFAULT)

@@ -1,0 +1,99 @@
+"""Keep the inbox projection (`task` rows) and the instance row in step with the engine state.
+
+After every engine run the service calls `sync`, in the same transaction, so that an inbox query
+never has to deserialise a workflow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
+
+from . import clock, engine
+from .definitions import ParsedProcess
+from .errors import EngineFailure
+from .models import ProcessInstance, Task
+from .routing import ESCALATION_ROLE
+
+OVERDUE_SUFFIX = "_overdue"
+
+
+@dataclass
+class SyncResult:
+    opened: list[Task] = field(default_factory=list)
+    withdrawn: list[Task] = field(default_factory=list)
+    escalated: list[Task] = field(default_factory=list)
+    finished: bool = False
+    task_data: dict[str, dict] = field(default_factory=dict)  # spiff id -> data of opened tasks
+
+
+def sync(
+    session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, parsed: ParsedProcess
+) -> SyncResult:
+    now = clock.now()
+    result = SyncResult()
+    ready = {str(t.id): t for t in engine.ready_user_tasks(workflow)}
+    open_rows = session.scalars(
+        select(Task).where(Task.instance_id == instance.id, Task.status == "open")
+    ).all()
+    by_spiff = {row.spiff_id: row for row in open_rows}
+
+    for row in open_rows:
+        if row.spiff_id not in ready:  # cancelled by the engine (terminate end, cancel)
+            row.status, row.completed_at = "withdrawn", now
+            result.withdrawn.append(row)
+
+    for spiff_id, spiff_task in ready.items():
+        timers = engine.boundary_timers(spiff_task)
+        row = by_spiff.get(spiff_id)
+        if row is None:
+            row = _new_row(instance, parsed, spiff_task, now)
+            dues = [d for t in timers if (d := engine.timer_due(t))]
+            row.due_at = min(dues) if dues else None
+            session.add(row)
+            result.opened.append(row)
+            result.task_data[spiff_id] = spiff_task.data
+        if row.escalated_at is None and any(
+            t.task_spec.name.endswith(OVERDUE_SUFFIX) and t.has_state(TaskState.COMPLETED)
+            for t in timers
+        ):
+            row.escalated_at = now
+            row.escalation_unit_id = instance.scope.get(ESCALATION_ROLE)
+            result.escalated.append(row)
+
+    instance.next_timer_at = engine.next_timer_at(workflow)
+    instance.updated_at = now
+    if workflow.is_completed() and instance.status == "running":
+        instance.status = "completed"
+        instance.outcome = engine.outcome(workflow)
+        instance.completed_at = now
+        instance.next_timer_at = None
+        result.finished = True
+    return result
+
+
+def _new_row(instance: ProcessInstance, parsed: ParsedProcess, spiff_task, now) -> Task:
+    info = parsed.user_tasks[spiff_task.task_spec.name]
+    unit = instance.scope.get(info.role)
+    if unit is None:
+        raise EngineFailure(
+            f"task {info.key!r} needs an org unit for role {info.role!r}, "
+            "but the instance has none (routing data missing)"
+        )
+    return Task(
+        spiff_id=str(spiff_task.id),
+        instance_id=instance.id,
+        request_id=instance.request_id,
+        process_key=parsed.key,
+        key=info.key,
+        name=info.name,
+        title=instance.title,
+        role=info.role,
+        org_unit_id=unit,
+        created_at=now,
+        status="open",
+    )

@@ -1,0 +1,374 @@
+"""Engine operations, each one database transaction: start, complete, claim, delegate, cancel,
+fire timers. Engine state, task rows, audit events and the process's own records commit together
+or not at all.
+
+Writers lock the instance row first (SELECT ... FOR UPDATE on PostgreSQL; on SQLite the write
+transaction is BEGIN IMMEDIATE), so concurrent requests on one instance run one after the other
+and the loser of a race on one task sees it already completed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+
+from . import audit, clock, definitions, engine, forms, hooks, projection
+from .db import Database
+from .errors import Conflict, EngineFailure, Forbidden, Invalid, NotFound
+from .evaluator import ExpressionError
+from .models import Membership, OrgUnit, ProcessDefinition, ProcessInstance, Task, User
+from .routing import ROLE_SCOPE_KEYS, can_see
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: a user id with the (role, org unit id) pairs of their memberships."""
+
+    user_id: int
+    username: str
+    pairs: frozenset[tuple[str, int]]
+
+    @classmethod
+    def of(cls, user: User) -> Actor:
+        return cls(user.id, user.username, frozenset((m.role, m.org_unit_id) for m in user.memberships))
+
+    @property
+    def is_admin(self) -> bool:
+        return any(role == "admin" for role, _ in self.pairs)
+
+    def has_role(self, role: str) -> bool:
+        return any(r == role for r, _ in self.pairs)
+
+
+# --- starting -------------------------------------------------------------------------------
+
+
+def resolve_scope(session: Session, data: Mapping[str, Any]) -> dict[str, int]:
+    """Org unit ids per role from the codes the instance data names (the routing rule)."""
+    codes = {role: data[key] for role, key in ROLE_SCOPE_KEYS.items() if data.get(key)}
+    rows = session.execute(
+        select(OrgUnit.code, OrgUnit.id).where(OrgUnit.code.in_(set(codes.values())))
+    ).all()
+    ids = dict(rows)
+    missing = sorted({c for c in codes.values() if c not in ids})
+    if missing:
+        raise Invalid(f"unknown org unit(s): {', '.join(missing)}")
+    return {role: ids[code] for role, code in codes.items()}
+
+
+def start_instance(
+    session: Session,
+    definition: ProcessDefinition,
+    data: dict[str, Any],
+    *,
+    actor_id: int | None,
+    title: str = "",
+    request_id: int | None = None,
+    community_id: int | None = None,
+) -> ProcessInstance:
+    """Start an instance inside the caller's transaction and run it to its first wait."""
+    parsed = definitions.loaded(definition)
+    instance = ProcessInstance(
+        definition_id=definition.id,
+        request_id=request_id,
+        community_id=community_id,
+        title=title or parsed.name,
+        scope=resolve_scope(session, data),
+        state={},
+        status="running",
+        created_at=clock.now(),
+    )
+    session.add(instance)
+    session.flush()
+    audit.record(
+        session,
+        "instance.started",
+        actor_id=actor_id,
+        instance_id=instance.id,
+        request_id=request_id,
+        process=parsed.key,
+        version=definition.version,
+    )
+    workflow = engine.new_workflow(parsed, data)
+    _run(session, instance, workflow, parsed, actor_id, lambda: engine.advance(workflow))
+    return instance
+
+
+# --- the shared step ------------------------------------------------------------------------
+
+
+def _run(
+    session: Session,
+    instance: ProcessInstance,
+    workflow: BpmnWorkflow,
+    parsed: definitions.ParsedProcess,
+    actor_id: int | None,
+    step: Callable[[], None],
+) -> projection.SyncResult:
+    """Run one engine step, store the state and bring the projection and records in step."""
+    try:
+        step()
+    except (SpiffWorkflowException, ExpressionError) as exc:
+        raise EngineFailure(f"the process failed: {exc}") from exc
+    instance.state = engine.dump(workflow)
+    result = projection.sync(session, instance, workflow, parsed)
+    session.flush()
+    process_hooks = hooks.for_process(parsed.key)
+    common = {"instance_id": instance.id, "request_id": instance.request_id}
+    for row in result.withdrawn:
+        audit.record(session, "task.withdrawn", actor_id=actor_id, task_id=row.id, key=row.key, **common)
+    for row in result.opened:
+        audit.record(session, "task.created", task_id=row.id, key=row.key, role=row.role, **common)
+        data = result.task_data.get(row.spiff_id, {})
+        process_hooks.task_opened(hooks.HookContext(session, instance, data, actor_id), row)
+    for row in result.escalated:
+        audit.record(session, "task.escalated", task_id=row.id, key=row.key, **common)
+    if result.finished:
+        audit.record(session, "instance.completed", actor_id=actor_id, outcome=instance.outcome, **common)
+        last = workflow.last_task
+        data = last.data if last is not None else {}
+        process_hooks.instance_finished(hooks.HookContext(session, instance, data, actor_id))
+    return result
+
+
+def _lock_instance(session: Session, instance_id: int) -> ProcessInstance:
+    instance = session.scalar(
+        select(ProcessInstance)
+        .where(ProcessInstance.id == instance_id)
+        .with_for_update(of=ProcessInstance)
+        .execution_options(populate_existing=True)
+    )
+    if instance is None:
+        raise NotFound("instance not found")
+    return instance
+
+
+def _locked_task(session: Session, task_id: int) -> tuple[Task, ProcessInstance]:
+    """Lock the task's instance, then read the task as it is now."""
+    instance_id = session.scalar(select(Task.instance_id).where(Task.id == task_id))
+    if instance_id is None:
+        raise NotFound("task not found")
+    instance = _lock_instance(session, instance_id)
+    task = session.scalar(
+        select(Task).where(Task.id == task_id).execution_options(populate_existing=True)
+    )
+    return task, instance
+
+
+def _visible(task: Task, actor: Actor) -> None:
+    if not can_see(set(actor.pairs), actor.user_id, task):
+        raise Forbidden("this task is not in your inbox")
+
+
+def _actionable(task: Task, actor: Actor) -> None:
+    _visible(task, actor)
+    if task.status != "open":
+        raise Conflict(f"task is already {task.status}")
+    if task.assignee_id not in (None, actor.user_id):
+        raise Conflict("task is claimed by someone else")
+
+
+# --- task operations ------------------------------------------------------------------------
+
+
+def complete_task(db: Database, task_id: int, actor: Actor, data: Any) -> dict[str, Any]:
+    with db.write() as session:
+        task, instance = _locked_task(session, task_id)
+        _actionable(task, actor)
+        if instance.status != "running":
+            raise Conflict(f"instance is {instance.status}")
+        parsed = definitions.loaded(instance.definition)
+        workflow = engine.load(parsed, instance.state)
+        spiff_task = workflow.get_task_from_id(_uuid(task.spiff_id))
+        if spiff_task is None or not spiff_task.has_state(TaskState.READY):
+            raise Conflict("task is no longer open in the process")
+        info = parsed.user_tasks[task.key]
+        cleaned = forms.clean(parsed.key, task.key, info.form, data, spiff_task.data)
+
+        def step() -> None:
+            spiff_task.data[task.key] = cleaned
+            spiff_task.run()
+            engine.advance(workflow)
+
+        now = clock.now()
+        task.status, task.completed_at, task.completed_by_id = "completed", now, actor.user_id
+        task.data = cleaned
+        session.flush()
+        audit.record(
+            session,
+            "task.completed",
+            actor_id=actor.user_id,
+            instance_id=instance.id,
+            request_id=instance.request_id,
+            task_id=task.id,
+            key=task.key,
+            data=cleaned,
+        )
+        ctx_hooks = hooks.for_process(parsed.key)
+        result = _run(session, instance, workflow, parsed, actor.user_id, step)
+        ctx = hooks.HookContext(session, instance, spiff_task.data, actor.user_id)
+        ctx_hooks.task_completed(ctx, task, cleaned)
+        return {
+            "task_id": task.id,
+            "instance_id": instance.id,
+            "instance_state": instance.status,
+            "outcome": instance.outcome,
+            "opened": [t.id for t in result.opened],
+        }
+
+
+def claim_task(db: Database, task_id: int, actor: Actor) -> Task:
+    with db.write() as session:
+        task, instance = _locked_task(session, task_id)
+        _actionable(task, actor)
+        if task.assignee_id != actor.user_id:
+            task.assignee_id, task.claimed_at = actor.user_id, clock.now()
+            audit.record(
+                session, "task.claimed", actor_id=actor.user_id, task_id=task.id,
+                instance_id=instance.id, request_id=instance.request_id,
+            )
+        return task
+
+
+def unclaim_task(db: Database, task_id: int, actor: Actor) -> Task:
+    with db.write() as session:
+        task, instance = _locked_task(session, task_id)
+        _visible(task, actor)
+        if task.status != "open":
+            raise Conflict(f"task is already {task.status}")
+        if task.assignee_id is None:
+            raise Conflict("task is not claimed")
+        if task.assignee_id != actor.user_id:
+            raise Conflict("task is claimed by someone else")
+        task.assignee_id, task.claimed_at = None, None
+        audit.record(
+            session, "task.unclaimed", actor_id=actor.user_id, task_id=task.id,
+            instance_id=instance.id, request_id=instance.request_id,
+        )
+        return task
+
+
+def delegate_task(db: Database, task_id: int, actor: Actor, username: str) -> Task:
+    """Hand the task to a colleague: someone with a membership in the task's org unit."""
+    with db.write() as session:
+        task, instance = _locked_task(session, task_id)
+        _actionable(task, actor)
+        target = session.scalar(select(User).where(User.username == username))
+        if target is None or not target.is_active:
+            raise Invalid("no such active user", {"username": "用户不存在 no such active user"})
+        in_unit = session.scalar(
+            select(Membership.id).where(
+                Membership.user_id == target.id, Membership.org_unit_id == task.org_unit_id
+            ).limit(1)
+        )
+        if in_unit is None:
+            raise Invalid(
+                "the user is not a member of the task's org unit",
+                {"username": "该用户不属于本单位 not a member of the task's org unit"},
+            )
+        task.assignee_id, task.claimed_at = target.id, clock.now()
+        audit.record(
+            session, "task.delegated", actor_id=actor.user_id, task_id=task.id,
+            instance_id=instance.id, request_id=instance.request_id, to=target.username,
+        )
+        return task
+
+
+def cancel_instance(db: Database, instance_id: int, actor: Actor, reason: str = "") -> ProcessInstance:
+    with db.write() as session:
+        instance = _lock_instance(session, instance_id)
+        department = instance.scope.get("department")
+        if not (actor.is_admin or ("department", department) in actor.pairs):
+            raise Forbidden("only the requesting department or an admin may cancel")
+        if instance.status != "running":
+            raise Conflict(f"instance is already {instance.status}")
+        parsed = definitions.loaded(instance.definition)
+        workflow = engine.load(parsed, instance.state)
+        workflow.cancel()
+        instance.state = engine.dump(workflow)
+        now = clock.now()
+        for row in session.scalars(
+            select(Task).where(Task.instance_id == instance.id, Task.status == "open")
+        ):
+            row.status, row.completed_at = "withdrawn", now
+        instance.status, instance.outcome, instance.completed_at = "cancelled", "cancelled", now
+        instance.next_timer_at = None
+        audit.record(
+            session, "instance.cancelled", actor_id=actor.user_id, instance_id=instance.id,
+            request_id=instance.request_id, reason=reason,
+        )
+        return instance
+
+
+# --- timers ---------------------------------------------------------------------------------
+
+
+def fire_due_timers(db: Database, limit: int = 100) -> int:
+    """Fire the timers that are due, one instance per transaction; safe to run in many workers.
+
+    PostgreSQL workers skip instances another worker holds (FOR UPDATE SKIP LOCKED); SQLite
+    writers run one at a time. Either way a fired timer moves `next_timer_at` in the same
+    transaction, so no timer fires twice.
+    """
+    fired = 0
+    while fired < limit:
+        try:
+            with db.write() as session:
+                instance_id = session.scalar(
+                    select(ProcessInstance.id)
+                    .where(
+                        ProcessInstance.status == "running",
+                        ProcessInstance.next_timer_at <= clock.now(),
+                    )
+                    .order_by(ProcessInstance.next_timer_at)
+                    .limit(1)
+                    .with_for_update(skip_locked=True)
+                )
+                if instance_id is None:
+                    return fired
+                _fire(session, instance_id)
+                fired += 1
+        except EngineFailure as exc:
+            _mark_error(db, exc)
+    return fired
+
+
+def _fire(session: Session, instance_id: int) -> None:
+    instance = _lock_instance(session, instance_id)
+    parsed = definitions.loaded(instance.definition)
+    workflow = engine.load(parsed, instance.state)
+    waiting = {t.id for t in engine.iter_timer_tasks(workflow, TaskState.WAITING)}
+    try:
+        _run(session, instance, workflow, parsed, None, lambda: engine.advance(workflow))
+    except EngineFailure as exc:
+        exc.instance_id = instance_id
+        raise
+    for t in engine.iter_timer_tasks(workflow, TaskState.COMPLETED):
+        if t.id in waiting:
+            audit.record(
+                session, "timer.fired", instance_id=instance.id, request_id=instance.request_id,
+                timer=t.task_spec.name,
+            )
+
+
+def _mark_error(db: Database, exc: EngineFailure) -> None:
+    instance_id = getattr(exc, "instance_id", None)
+    if instance_id is None:
+        raise exc
+    with db.write() as session:
+        instance = _lock_instance(session, instance_id)
+        instance.status, instance.error, instance.next_timer_at = "error", exc.message, None
+        audit.record(session, "instance.error", instance_id=instance_id, error=exc.message)
+
+
+def _uuid(value: str):
+    from uuid import UUID
+
+    return UUID(value)
