@@ -6,13 +6,13 @@ process-wide (module state behind a lock), not per thread or per request.
 
 Importing this module also makes SpiffWorkflow's timer events use this clock (see
 ``_patch_spiff_timers`` below), so a boundary timer due in 15 working days can be made to fire by
-``advance(timedelta(days=30))`` followed by ``workflow.refresh_waiting_tasks()``.
+``advance(timedelta(days=30))`` followed by ``workflow.refresh_timers()``.
 """
 
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 
 __all__ = ["advance", "freeze", "now", "reset"]
 
@@ -22,7 +22,7 @@ _offset = timedelta(0)  # added to the real (or frozen) time
 
 
 def _real_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def now() -> datetime:
@@ -59,7 +59,7 @@ def freeze(dt: datetime) -> _Frozen:
         raise ValueError("freeze() needs a timezone-aware datetime")
     with _lock:
         previous = (_frozen, _offset)
-        _frozen, _offset = dt.astimezone(timezone.utc), timedelta(0)
+        _frozen, _offset = dt.astimezone(UTC), timedelta(0)
     return _Frozen(previous)
 
 
@@ -102,7 +102,7 @@ def _patch_spiff_timers() -> None:
     """Make SpiffWorkflow's timer events read our clock.
 
     Why: ``SpiffWorkflow.bpmn.specs.event_definitions.timer`` (3.x) decides whether a timer has
-    fired with ``datetime.now(timezone.utc)``; there is no hook to inject a clock, and we need
+    fired with ``datetime.now(UTC)``; there is no hook to inject a clock, and we need
     tests (and the demo) to move time to see due dates and overdue escalation happen. We replace
     only that module's global name ``datetime`` with :class:`ClockDatetime` — the real ``datetime``
     class and every other module are untouched. pyproject pins SpiffWorkflow's minor version

@@ -78,7 +78,7 @@ def load(parsed: ParsedProcess, state: dict[str, Any]) -> BpmnWorkflow:
 
 def advance(workflow: BpmnWorkflow) -> None:
     """Run automatic steps and fire due timers until only people or time can move it on."""
-    workflow.refresh_waiting_tasks()
+    workflow.refresh_timers()
     workflow.do_engine_steps()
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
@@ -45,7 +45,7 @@ def _warn_fallback_once(year: int) -> None:
 
 
 def shanghai_date(moment: datetime) -> date:
-    """The Asia/Shanghai calendar date of ``moment`` (a naive datetime is taken as Shanghai time)."""
+    """The Asia/Shanghai date of ``moment`` (a naive datetime is taken as Shanghai time)."""
     if moment.tzinfo is None:
         return moment.date()
     return moment.astimezone(SHANGHAI).date()
@@ -91,4 +91,4 @@ def add_working_days(start: datetime, n: int) -> datetime:
         day += timedelta(days=1)
         if is_working_day(day):
             remaining -= 1
-    return datetime.combine(day, END_OF_DAY, SHANGHAI).astimezone(timezone.utc)
+    return datetime.combine(day, END_OF_DAY, SHANGHAI).astimezone(UTC)

@@ -1,0 +1,121 @@
+"""Test fixtures: every persistence test runs on SQLite and on the throwaway PostgreSQL that
+scripts/test starts (TEST_POSTGRES_URL). Each backend is migrated and seeded once per session;
+each test starts from the seeded state with the runtime tables emptied.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, select, text
+
+from workflows import clock, demo, migrate
+from workflows.db import Database
+from workflows.models import User
+from workflows.service import Actor
+
+RUNTIME_TABLES = [
+    "audit_event",
+    "ledger_entry",
+    "signature",
+    "agreement",
+    "task",
+    "process_instance",
+    "handoff_request",
+    "api_token",
+]
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def _postgres_url() -> str | None:
+    return os.environ.get("TEST_POSTGRES_URL")
+
+
+def _fresh_postgres_database(base_url: str) -> str:
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return base_url.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture(scope="session")
+def database_url_factory(tmp_path_factory):
+    urls: dict[str, str] = {}
+
+    def make(backend: str) -> str:
+        if backend not in urls:
+            if backend == "sqlite":
+                path = Path(tmp_path_factory.mktemp("sqlite")) / "test.sqlite3"
+                urls[backend] = f"sqlite:///{path}"
+            else:
+                base = _postgres_url()
+                if not base:
+                    if os.environ.get("CI") or os.environ.get("REQUIRE_POSTGRES"):
+                        pytest.fail("TEST_POSTGRES_URL is not set: run the tests with scripts/test")
+                    pytest.skip("no PostgreSQL (run scripts/test)")
+                urls[backend] = _fresh_postgres_database(base)
+        return urls[backend]
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def _seeded(database_url_factory):
+    seeded: dict[str, Database] = {}
+
+    def get(backend: str) -> Database:
+        if backend not in seeded:
+            url = database_url_factory(backend)
+            migrate.upgrade(url)
+            db = Database(url)
+            with db.write() as session:
+                demo.seed(session)
+            seeded[backend] = db
+        return seeded[backend]
+
+    yield get
+    for db in seeded.values():
+        db.dispose()
+
+
+def _empty_runtime_tables(db: Database) -> None:
+    with db.write() as session:
+        if db.is_sqlite:
+            for table in RUNTIME_TABLES:
+                session.execute(text(f"DELETE FROM {table}"))
+        else:
+            session.execute(text(f"TRUNCATE {', '.join(RUNTIME_TABLES)} RESTART IDENTITY CASCADE"))
+        session.execute(text("UPDATE user_account SET failed_logins = 0, locked_until = NULL"))
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def db(backend, _seeded) -> Iterator[Database]:
+    database = _seeded(backend)
+    _empty_runtime_tables(database)
+    clock.reset()
+    yield database
+    clock.reset()
+
+
+@pytest.fixture
+def actor(db):
+    """actor('street.rg') -> the Actor of that demo account."""
+
+    def get(username: str) -> Actor:
+        with db.read() as session:
+            user = session.scalar(select(User).where(User.username == username))
+            assert user is not None, username
+            return Actor.of(user)
+
+    return get
