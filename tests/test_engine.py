@@ -86,7 +86,11 @@ def test_running_instance_stays_on_its_version(db, actor):
     ("mutate", "element", "reason"),
     [
         (lambda x: x.replace("</bpmn:process>", ""), None, "not well-formed"),
-        (lambda x: x.replace('name="committee"', 'name="mayor"'), "Lane_committee", "not a known role"),
+        (
+            lambda x: x.replace('name="committee"', 'name="mayor"'),
+            "Lane_committee",
+            "not a known role",
+        ),
         (
             lambda x: x.replace("<bpmn:flowNodeRef>work</bpmn:flowNodeRef>", ""),
             "work",
@@ -127,7 +131,11 @@ def test_deploy_refuses_entity_expansion(db):
 def test_start_routes_task_to_street_inbox_only(db, actor):
     instance_id = start_mini(db, deploy_mini(db))
     (task,) = open_tasks(db, instance_id)
-    assert (task.key, task.role, task.org_unit_id) == ("review", "street_office", unit_id(db, "TB-RG"))
+    assert (task.key, task.role, task.org_unit_id) == (
+        "review",
+        "street_office",
+        unit_id(db, "TB-RG"),
+    )
     assert task.due_at is not None and task.due_at > task.created_at
     assert [t.id for t in inbox(db, actor("street.rg"))] == [task.id]
     for other in ("street.hm", "committee.rg01", "dept.mz", "finance", "reviewer"):
@@ -156,13 +164,17 @@ def test_complete_routes_next_task_and_finishes_with_outcome(db, actor):
     with pytest.raises(FormErrors) as err:
         service.complete_task(db, work.id, actor("committee.rg01"), {"report": "ok", "score": 101})
     assert "score" in err.value.fields
-    done = service.complete_task(db, work.id, actor("committee.rg01"), {"report": "ok", "score": 90})
+    done = service.complete_task(
+        db, work.id, actor("committee.rg01"), {"report": "ok", "score": 90}
+    )
     assert (done["instance_state"], done["outcome"]) == ("completed", "done")
     with db.read() as session:
         instance = session.get(ProcessInstance, instance_id)
         assert instance.next_timer_at is None and instance.completed_at is not None
         actions = session.scalars(
-            select(AuditEvent.action).where(AuditEvent.instance_id == instance_id).order_by(AuditEvent.id)
+            select(AuditEvent.action)
+            .where(AuditEvent.instance_id == instance_id)
+            .order_by(AuditEvent.id)
         ).all()
     assert actions[0] == "instance.started"
     assert actions.count("task.created") == 2 and actions.count("task.completed") == 2
@@ -225,9 +237,9 @@ def test_concurrent_completions_exactly_one_wins(db, actor):
     assert [t.key for t in tasks] == ["work"]  # one step, not four
     with db.read() as session:
         completed = session.scalar(
-            select(func.count()).select_from(AuditEvent).where(
-                AuditEvent.instance_id == instance_id, AuditEvent.action == "task.completed"
-            )
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.instance_id == instance_id, AuditEvent.action == "task.completed")
         )
     assert completed == 1
 
@@ -247,7 +259,8 @@ def test_timer_escalates_overdue_task_exactly_once(db, actor):
     with db.read() as session:
         fired = session.scalars(
             select(AuditEvent.action).where(
-                AuditEvent.instance_id == instance_id, AuditEvent.action.in_(["timer.fired", "task.escalated"])
+                AuditEvent.instance_id == instance_id,
+                AuditEvent.action.in_(["timer.fired", "task.escalated"]),
             )
         ).all()
     assert sorted(fired) == ["task.escalated", "timer.fired"]
@@ -258,7 +271,9 @@ def test_timer_escalates_overdue_task_exactly_once(db, actor):
 def _second_street_officer(db) -> service.Actor:
     name = f"street.rg.{uuid.uuid4().hex[:6]}"
     with db.write() as session:
-        user = accounts.create_user(session, name, "第二审核人", "pw-123456", [("street_office", "TB-RG")])
+        user = accounts.create_user(
+            session, name, "第二审核人", "pw-123456", [("street_office", "TB-RG")]
+        )
         session.flush()
         return service.Actor.of(user)
 

@@ -63,9 +63,7 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
 
 def issue_token(session: Session, user: User, ttl: timedelta) -> tuple[str, ApiToken]:
     token = secrets.token_urlsafe(32)
-    row = ApiToken(
-        user_id=user.id, token_hash=_digest(token), expires_at=clock.now() + ttl
-    )
+    row = ApiToken(user_id=user.id, token_hash=_digest(token), expires_at=clock.now() + ttl)
     session.add(row)
     audit.record(session, "auth.token_issued", actor_id=user.id)
     return token, row

@@ -56,7 +56,9 @@ def seed(session: Session) -> dict[str, int]:
     existing_items = set(session.scalars(select(CatalogItem.code)))
     for row in _load("catalog.json")["items"]:
         if row["code"] not in existing_items:
-            session.add(CatalogItem(**{k: row[k] for k in ("code", "name", "category", "legal_basis")}))
+            session.add(
+                CatalogItem(**{k: row[k] for k in ("code", "name", "category", "legal_basis")})
+            )
 
     users = _load("users.json")
     existing_users = set(session.scalars(select(User.username)))

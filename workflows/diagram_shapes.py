@@ -37,7 +37,12 @@ class Style:
 
 
 STATE_LABELS = {"done": "已完成", "active": "进行中", "waiting": "等待中", "cancelled": "已取消"}
-STATE_LABELS_EN = {"done": "Done", "active": "Active", "waiting": "Waiting", "cancelled": "Cancelled"}
+STATE_LABELS_EN = {
+    "done": "Done",
+    "active": "Active",
+    "waiting": "Waiting",
+    "cancelled": "Cancelled",
+}
 STYLES = {
     "neutral": Style("#22242a", "#ffffff", "#22242a", 1.5),
     "done": Style("#2e7d32", "#e3f4e1", "#1b4d1f", 2),
@@ -224,7 +229,9 @@ def user_glyph(parent: etree._Element, x: float, y: float, colour: str) -> None:
 
 
 def script_glyph(parent: etree._Element, x: float, y: float, colour: str) -> None:
-    outline = f"M{num(x + 3)},{num(y)} h10 q-4,3.5 0,7.5 q4,3.5 0,7.5 h-10 q4,-3.5 0,-7.5 q-4,-4 0,-7.5 Z"
+    outline = (
+        f"M{num(x + 3)},{num(y)} h10 q-4,3.5 0,7.5 q4,3.5 0,7.5 h-10 q4,-3.5 0,-7.5 q-4,-4 0,-7.5 Z"
+    )
     lines = " ".join(f"M{num(x + 4.5)},{num(y + dy)} h6" for dy in (3.5, 7.5, 11.5))
     el(parent, "path", d=outline, fill="none", stroke=colour, stroke_width=1.2)
     el(parent, "path", d=lines, fill="none", stroke=colour, stroke_width=1)
@@ -266,11 +273,26 @@ def bottom_markers(
     for kind in kinds:
         if kind == "collapsed":
             el(parent, "rect", x=x, y=y, width=12, height=12, **line)
-            el(parent, "path", d=f"M{num(x + 6)},{num(y + 3)} v6 M{num(x + 3)},{num(y + 6)} h6", **line)
+            el(
+                parent,
+                "path",
+                d=f"M{num(x + 6)},{num(y + 3)} v6 M{num(x + 3)},{num(y + 6)} h6",
+                **line,
+            )
         elif kind == "parallel":
-            el(parent, "path", d=" ".join(f"M{num(x + dx)},{num(y)} v12" for dx in (2, 6, 10)), **line)
+            el(
+                parent,
+                "path",
+                d=" ".join(f"M{num(x + dx)},{num(y)} v12" for dx in (2, 6, 10)),
+                **line,
+            )
         elif kind == "sequential":
-            el(parent, "path", d=" ".join(f"M{num(x)},{num(y + dy)} h12" for dy in (2, 6, 10)), **line)
+            el(
+                parent,
+                "path",
+                d=" ".join(f"M{num(x)},{num(y + dy)} h12" for dy in (2, 6, 10)),
+                **line,
+            )
         elif kind == "loop":
             d = f"M{num(x + 3)},{num(y + 10)} A5,5 0 1 1 {num(x + 9)},{num(y + 10)} l2,-3 m-2,3 l-3,-1"
             el(parent, "path", d=d, **line)

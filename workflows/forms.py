@@ -156,7 +156,9 @@ def parse_yuan(value: Any) -> Decimal:
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
     if not isinstance(value, str) or not _DECIMAL_RE.fullmatch(value.strip()):
-        raise ValueError('金额应为最多两位小数的字符串，如 "5000.00" amount must be a string like "5000.00"')
+        raise ValueError(
+            '金额应为最多两位小数的字符串，如 "5000.00" amount must be a string like "5000.00"'
+        )
     try:
         return Decimal(value.strip())
     except InvalidOperation:

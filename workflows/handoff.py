@@ -27,7 +27,11 @@ PROCESS_KEY = "handoff"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MAX_COMMUNITIES = 2000
 FUNDED_CATEGORIES = ("assisted", "unlisted")  # 费随事转: these must bring money
-SIGN_TASKS = {"sign_department": "department", "sign_committee": "committee", "sign_street": "street_office"}
+SIGN_TASKS = {
+    "sign_department": "department",
+    "sign_committee": "committee",
+    "sign_street": "street_office",
+}
 
 
 def today() -> date:
@@ -67,10 +71,8 @@ def _communities(session: Session, codes: list[str]) -> list[OrgUnit]:
     if not codes:
         raise Invalid("no community", {"community_codes": "至少选择一个社区 choose at least one"})
     if len(codes) > MAX_COMMUNITIES or len(set(codes)) != len(codes):
-        raise Invalid(
-            "bad community list",
-            {"community_codes": f"不可重复，最多 {MAX_COMMUNITIES} 个 unique, at most {MAX_COMMUNITIES}"},
-        )
+        message = f"不可重复，最多 {MAX_COMMUNITIES} 个 unique, at most {MAX_COMMUNITIES}"
+        raise Invalid("bad community list", {"community_codes": message})
     found = {
         u.code: u
         for u in session.scalars(
@@ -155,26 +157,42 @@ def create_request(db: Database, actor: service.Actor, payload: RequestInput) ->
         session.flush()
         request.number = f"REQ-{request.created_at.astimezone(SHANGHAI):%Y}-{request.id:06d}"
         audit.record(
-            session, "request.created", actor_id=actor.user_id, request_id=request.id,
-            number=request.number, communities=len(communities),
+            session,
+            "request.created",
+            actor_id=actor.user_id,
+            request_id=request.id,
+            number=request.number,
+            communities=len(communities),
         )
         streets = {
             u.id: u
-            for u in session.scalars(select(OrgUnit).where(OrgUnit.id.in_({c.parent_id for c in communities})))
+            for u in session.scalars(
+                select(OrgUnit).where(OrgUnit.id.in_({c.parent_id for c in communities}))
+            )
         }
         for community in communities:
-            data = _instance_data(request, department, streets[community.parent_id], community, finance, access)
+            data = _instance_data(
+                request, department, streets[community.parent_id], community, finance, access
+            )
             service.start_instance(
-                session, definition, data, actor_id=actor.user_id,
+                session,
+                definition,
+                data,
+                actor_id=actor.user_id,
                 title=f"{request.title}（{community.name}）",
-                request_id=request.id, community_id=community.id,
+                request_id=request.id,
+                community_id=community.id,
             )
         return request.id
 
 
 def _instance_data(
-    request: Request, department: OrgUnit, street: OrgUnit, community: OrgUnit,
-    finance: OrgUnit, access: OrgUnit,
+    request: Request,
+    department: OrgUnit,
+    street: OrgUnit,
+    community: OrgUnit,
+    finance: OrgUnit,
+    access: OrgUnit,
 ) -> dict[str, Any]:
     return {
         "request_id": request.id,
@@ -219,7 +237,9 @@ def agreement_number(data: Mapping[str, Any]) -> str:
     return f"XY-{str(data['request_no']).removeprefix('REQ-')}-{community}"
 
 
-def draft_agreement(session: Session, instance_id: int, data: Mapping[str, Any], actor_id) -> Agreement:
+def draft_agreement(
+    session: Session, instance_id: int, data: Mapping[str, Any], actor_id
+) -> Agreement:
     existing = session.scalar(select(Agreement).where(Agreement.instance_id == instance_id))
     if existing is not None:
         return existing
@@ -251,8 +271,14 @@ def draft_agreement(session: Session, instance_id: int, data: Mapping[str, Any],
     )
     session.add(agreement)
     session.flush()
-    audit.record(session, "agreement.drafted", actor_id=actor_id, instance_id=instance_id,
-                 request_id=data.get("request_id"), number=agreement.number)
+    audit.record(
+        session,
+        "agreement.drafted",
+        actor_id=actor_id,
+        instance_id=instance_id,
+        request_id=data.get("request_id"),
+        number=agreement.number,
+    )
     return agreement
 
 
@@ -260,13 +286,23 @@ def _sign(ctx: hooks.HookContext, task: Task, form_data: dict[str, Any]) -> None
     session, instance = ctx.session, ctx.instance
     agreement = session.scalar(select(Agreement).where(Agreement.instance_id == instance.id))
     party = SIGN_TASKS[task.key]
-    session.add(Signature(
-        agreement_id=agreement.id, party=party, org_unit_id=task.org_unit_id,
-        user_id=ctx.actor_id, decision=form_data["decision"],
-        comment=form_data.get("comment", ""), signed_at=clock.now(),
-    ))
+    session.add(
+        Signature(
+            agreement_id=agreement.id,
+            party=party,
+            org_unit_id=task.org_unit_id,
+            user_id=ctx.actor_id,
+            decision=form_data["decision"],
+            comment=form_data.get("comment", ""),
+            signed_at=clock.now(),
+        )
+    )
     session.flush()
-    common = {"actor_id": ctx.actor_id, "instance_id": instance.id, "request_id": instance.request_id}
+    common = {
+        "actor_id": ctx.actor_id,
+        "instance_id": instance.id,
+        "request_id": instance.request_id,
+    }
     if form_data["decision"] == "refuse":
         agreement.status = "refused"
         audit.record(session, "agreement.refused", number=agreement.number, party=party, **common)
@@ -277,25 +313,44 @@ def _sign(ctx: hooks.HookContext, task: Task, form_data: dict[str, Any]) -> None
         agreement.status, agreement.signed_at = "signed", clock.now()
         audit.record(session, "agreement.signed", number=agreement.number, **common)
         if agreement.amount_fen > 0:
-            session.add(LedgerEntry(
-                instance_id=instance.id, request_id=instance.request_id, kind="agreed",
-                amount_fen=agreement.amount_fen, actor_id=ctx.actor_id, at=clock.now(),
-            ))
-            audit.record(session, "money.agreed", amount=fen_to_yuan(agreement.amount_fen), **common)
+            session.add(
+                LedgerEntry(
+                    instance_id=instance.id,
+                    request_id=instance.request_id,
+                    kind="agreed",
+                    amount_fen=agreement.amount_fen,
+                    actor_id=ctx.actor_id,
+                    at=clock.now(),
+                )
+            )
+            audit.record(
+                session, "money.agreed", amount=fen_to_yuan(agreement.amount_fen), **common
+            )
 
 
 def _record_transfer(ctx: hooks.HookContext, form_data: dict[str, Any]) -> None:
     instance = ctx.instance
     amount_fen = yuan_to_fen(parse_yuan(form_data["amount"]))
-    ctx.session.add(LedgerEntry(
-        instance_id=instance.id, request_id=instance.request_id, kind="transferred",
-        amount_fen=amount_fen, voucher_no=form_data["voucher_no"],
-        transferred_on=date.fromisoformat(form_data["transferred_on"]),
-        actor_id=ctx.actor_id, at=clock.now(),
-    ))
+    ctx.session.add(
+        LedgerEntry(
+            instance_id=instance.id,
+            request_id=instance.request_id,
+            kind="transferred",
+            amount_fen=amount_fen,
+            voucher_no=form_data["voucher_no"],
+            transferred_on=date.fromisoformat(form_data["transferred_on"]),
+            actor_id=ctx.actor_id,
+            at=clock.now(),
+        )
+    )
     audit.record(
-        ctx.session, "money.transferred", actor_id=ctx.actor_id, instance_id=instance.id,
-        request_id=instance.request_id, amount=form_data["amount"], voucher_no=form_data["voucher_no"],
+        ctx.session,
+        "money.transferred",
+        actor_id=ctx.actor_id,
+        instance_id=instance.id,
+        request_id=instance.request_id,
+        amount=form_data["amount"],
+        voucher_no=form_data["voucher_no"],
     )
 
 

@@ -13,11 +13,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from . import audit, clock, definitions, engine, forms, hooks, projection
 from .db import Database
@@ -37,7 +37,9 @@ class Actor:
 
     @classmethod
     def of(cls, user: User) -> Actor:
-        return cls(user.id, user.username, frozenset((m.role, m.org_unit_id) for m in user.memberships))
+        return cls(
+            user.id, user.username, frozenset((m.role, m.org_unit_id) for m in user.memberships)
+        )
 
     @property
     def is_admin(self) -> bool:
@@ -123,7 +125,9 @@ def _run(
     process_hooks = hooks.for_process(parsed.key)
     common = {"instance_id": instance.id, "request_id": instance.request_id}
     for row in result.withdrawn:
-        audit.record(session, "task.withdrawn", actor_id=actor_id, task_id=row.id, key=row.key, **common)
+        audit.record(
+            session, "task.withdrawn", actor_id=actor_id, task_id=row.id, key=row.key, **common
+        )
     for row in result.opened:
         audit.record(session, "task.created", task_id=row.id, key=row.key, role=row.role, **common)
         data = result.task_data.get(row.spiff_id, {})
@@ -131,7 +135,9 @@ def _run(
     for row in result.escalated:
         audit.record(session, "task.escalated", task_id=row.id, key=row.key, **common)
     if result.finished:
-        audit.record(session, "instance.completed", actor_id=actor_id, outcome=instance.outcome, **common)
+        audit.record(
+            session, "instance.completed", actor_id=actor_id, outcome=instance.outcome, **common
+        )
         last = workflow.last_task
         data = last.data if last is not None else {}
         process_hooks.instance_finished(hooks.HookContext(session, instance, data, actor_id))
@@ -231,8 +237,12 @@ def claim_task(db: Database, task_id: int, actor: Actor) -> Task:
         if task.assignee_id != actor.user_id:
             task.assignee_id, task.claimed_at = actor.user_id, clock.now()
             audit.record(
-                session, "task.claimed", actor_id=actor.user_id, task_id=task.id,
-                instance_id=instance.id, request_id=instance.request_id,
+                session,
+                "task.claimed",
+                actor_id=actor.user_id,
+                task_id=task.id,
+                instance_id=instance.id,
+                request_id=instance.request_id,
             )
         return task
 
@@ -249,8 +259,12 @@ def unclaim_task(db: Database, task_id: int, actor: Actor) -> Task:
             raise Conflict("task is claimed by someone else")
         task.assignee_id, task.claimed_at = None, None
         audit.record(
-            session, "task.unclaimed", actor_id=actor.user_id, task_id=task.id,
-            instance_id=instance.id, request_id=instance.request_id,
+            session,
+            "task.unclaimed",
+            actor_id=actor.user_id,
+            task_id=task.id,
+            instance_id=instance.id,
+            request_id=instance.request_id,
         )
         return task
 
@@ -264,9 +278,9 @@ def delegate_task(db: Database, task_id: int, actor: Actor, username: str) -> Ta
         if target is None or not target.is_active:
             raise Invalid("no such active user", {"username": "用户不存在 no such active user"})
         in_unit = session.scalar(
-            select(Membership.id).where(
-                Membership.user_id == target.id, Membership.org_unit_id == task.org_unit_id
-            ).limit(1)
+            select(Membership.id)
+            .where(Membership.user_id == target.id, Membership.org_unit_id == task.org_unit_id)
+            .limit(1)
         )
         if in_unit is None:
             raise Invalid(
@@ -275,13 +289,20 @@ def delegate_task(db: Database, task_id: int, actor: Actor, username: str) -> Ta
             )
         task.assignee_id, task.claimed_at = target.id, clock.now()
         audit.record(
-            session, "task.delegated", actor_id=actor.user_id, task_id=task.id,
-            instance_id=instance.id, request_id=instance.request_id, to=target.username,
+            session,
+            "task.delegated",
+            actor_id=actor.user_id,
+            task_id=task.id,
+            instance_id=instance.id,
+            request_id=instance.request_id,
+            to=target.username,
         )
         return task
 
 
-def cancel_instance(db: Database, instance_id: int, actor: Actor, reason: str = "") -> ProcessInstance:
+def cancel_instance(
+    db: Database, instance_id: int, actor: Actor, reason: str = ""
+) -> ProcessInstance:
     with db.write() as session:
         instance = _lock_instance(session, instance_id)
         department = instance.scope.get("department")
@@ -301,8 +322,12 @@ def cancel_instance(db: Database, instance_id: int, actor: Actor, reason: str = 
         instance.status, instance.outcome, instance.completed_at = "cancelled", "cancelled", now
         instance.next_timer_at = None
         audit.record(
-            session, "instance.cancelled", actor_id=actor.user_id, instance_id=instance.id,
-            request_id=instance.request_id, reason=reason,
+            session,
+            "instance.cancelled",
+            actor_id=actor.user_id,
+            instance_id=instance.id,
+            request_id=instance.request_id,
+            reason=reason,
         )
         return instance
 
@@ -353,7 +378,10 @@ def _fire(session: Session, instance_id: int) -> None:
     for t in engine.iter_timer_tasks(workflow, TaskState.COMPLETED):
         if t.id in waiting:
             audit.record(
-                session, "timer.fired", instance_id=instance.id, request_id=instance.request_id,
+                session,
+                "timer.fired",
+                instance_id=instance.id,
+                request_id=instance.request_id,
                 timer=t.task_spec.name,
             )
 
