@@ -24,6 +24,7 @@ RUNTIME_TABLES = [
     "signature",
     "agreement",
     "task",
+    "instance_party",
     "process_instance",
     "handoff_request",
     "api_token",

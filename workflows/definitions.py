@@ -113,7 +113,7 @@ def _check_expressions(process: etree._Element) -> None:
             while owner is not None and owner.get("id") is None:
                 owner = owner.getparent()
             try:
-                evaluator.validate((node.text or "").strip(), mode=mode)
+                evaluator.validate(node.text or "", mode=mode)
             except evaluator.ExpressionError as exc:
                 element = owner.get("id") if owner is not None else None
                 raise DefinitionError(f"refused expression: {exc}", element) from None

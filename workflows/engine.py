@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
@@ -46,9 +47,7 @@ class _SpeclessWorkflowConverter(BpmnWorkflowConverter):
         return workflow
 
 
-def _uuid(value):
-    from uuid import UUID
-
+def _uuid(value: str) -> UUID:
     return UUID(value)
 
 
@@ -134,3 +133,32 @@ def outcome(workflow: BpmnWorkflow) -> str | None:
         return None
     last = max(ends, key=lambda t: t.last_state_change)
     return last.task_spec.name[len("end_") :].split("__", 1)[0]
+
+
+def element_states(workflow: BpmnWorkflow) -> dict[str, str]:
+    """BPMN element id -> done / active / waiting, for drawing progress on the diagram."""
+    states: dict[str, str] = {}
+    rank = {"done": 1, "waiting": 2, "active": 3}
+    for task in workflow.get_tasks():
+        spec = task.task_spec
+        bpmn_id = getattr(spec, "bpmn_id", None)
+        if not bpmn_id:
+            continue
+        if task.has_state(TaskState.READY | TaskState.STARTED):
+            state = "active"
+        elif task.has_state(TaskState.WAITING):
+            state = "waiting"
+        elif task.has_state(TaskState.COMPLETED):
+            state = "done"
+        else:
+            continue
+        if rank[state] > rank.get(states.get(bpmn_id, ""), 0):
+            states[bpmn_id] = state
+    return states
+
+
+def current_data(workflow: BpmnWorkflow) -> dict[str, Any]:
+    """The instance data now: that of an open task, else of the last completed task."""
+    ready = workflow.get_tasks(state=TaskState.READY)
+    source = ready[0] if ready else workflow.last_task
+    return dict(source.data) if source is not None else dict(workflow.data)

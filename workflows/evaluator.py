@@ -39,6 +39,7 @@ import math
 import operator
 import re
 import textwrap
+import time
 from collections import ChainMap
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
@@ -66,13 +67,14 @@ __all__ = [
 
 MAX_SOURCE_CHARS = 5_000
 MAX_NODES = 2_000  # AST nodes, operator and context nodes included
-MAX_DEPTH = 60  # AST nesting depth (keeps the recursive interpreter far from Python's limit)
+MAX_DEPTH = 100  # AST nesting depth (keeps the recursive interpreter far from Python's limit)
 MAX_SEQUENCE = 100_000  # elements of a list/tuple/dict/set, characters of a str
 MAX_INT_BITS = 256
 MAX_EXPONENT = 64
 MAX_DATA_UNITS = 1_000_000  # total elements + characters of one assigned value (nesting counted)
 MAX_DATA_DEPTH = 50  # nesting of one assigned value
 MAX_WORKING_DAYS = 3_660
+MAX_SECONDS = 2.0  # wall-clock budget of one evaluation or script run (checked between nodes)
 
 
 class ExpressionError(Exception):
@@ -85,7 +87,7 @@ class ExpressionError(Exception):
 
 
 def _lineno(node: ast.AST | None) -> int | None:
-    return getattr(node, "lineno", None)
+    return node.lineno if isinstance(node, ast.expr | ast.stmt | ast.keyword) else None
 
 
 def _error(message: str, node: ast.AST | None = None) -> ExpressionError:
@@ -96,7 +98,7 @@ def _error(message: str, node: ast.AST | None = None) -> ExpressionError:
 # Default functions
 # --------------------------------------------------------------------------------------------
 
-_YUAN_RE = re.compile(r"-?[0-9]{1,15}(\.[0-9]{1,2})?")
+_YUAN_PATTERN = r"-?[0-9]{1,15}(\.[0-9]{1,2})?"  # ASCII digits only: Decimal() accepts others
 
 
 def to_fen(yuan: str | int) -> int:
@@ -111,7 +113,7 @@ def to_fen(yuan: str | int) -> int:
         amount = yuan
     elif isinstance(yuan, str):
         text = yuan.strip()
-        if not _YUAN_RE.fullmatch(text):
+        if not re.fullmatch(_YUAN_PATTERN, text):
             shown = text if len(text) <= 40 else text[:40] + "…"
             raise ValueError(f"not a yuan amount with at most 2 decimal places: {shown!r}")
         amount = Decimal(text)
@@ -247,6 +249,8 @@ def _check_render_size(value: Any) -> None:
         elif isinstance(item, list | tuple | set | frozenset):
             budget -= 2 + 2 * len(item)
             stack.extend((element, depth + 1) for element in item)
+        elif isinstance(item, int) and not isinstance(item, bool):
+            budget -= item.bit_length() // 3 + 2
         else:
             budget -= 24
         if budget < 0:
@@ -447,7 +451,10 @@ def _check_node(
             raise _error(f"names starting with '__' are not allowed ({node.id!r})", node)
     elif isinstance(node, ast.Attribute):
         if node.attr.startswith("__"):
-            raise _error(f"attribute access is only allowed on dicts ('{node.attr}')", node)
+            raise _error(
+                f"attribute access is only allowed on dicts, never to '__' names ('{node.attr}')",
+                node,
+            )
         if isinstance(node.value, _NEVER_DICT):
             raise _error(f"attribute access is only allowed on dicts ('.{node.attr}')", node)
     elif isinstance(node, ast.Slice):
@@ -481,6 +488,8 @@ def _check_node(
     elif isinstance(node, ast.Assign | ast.AugAssign):
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
         for target in targets:
+            if isinstance(target, ast.Tuple | ast.List | ast.Starred):
+                raise _error("tuple unpacking in assignments is not supported", node)
             if not isinstance(target, ast.Name | ast.Subscript | ast.Attribute):
                 raise _error(
                     "can only assign to a name, a dict key (d['k'], d.k) or a list index", node
@@ -637,6 +646,7 @@ class _Interpreter:
         self.variables = variables
         self.functions = functions
         self.writable = writable
+        self.deadline = time.monotonic() + MAX_SECONDS
         self.handlers: dict[type, Callable[[Any], Any]] = {
             ast.Constant: lambda n: n.value,
             ast.Name: self._name,
@@ -658,6 +668,8 @@ class _Interpreter:
     # -- expressions -------------------------------------------------------------------------
 
     def interpret(self, node: ast.AST) -> Any:
+        if time.monotonic() > self.deadline:
+            raise _error(f"took longer than {MAX_SECONDS} seconds", node)
         handler = self.handlers.get(type(node))
         if handler is None:
             raise _error(f"{_describe(node)} is not allowed", node)
@@ -908,8 +920,9 @@ def _execute(
 ) -> None:
     tree = _parse(script, "exec", functions)
     # Run on a copy so a failing script changes nothing; keys can only be added or replaced.
+    # The read-only variables are copied too, so changes to them (d.k = 1) are simply dropped.
     work = copy.deepcopy(dict(variables))
-    scope: Mapping[str, Any] = ChainMap(work, readonly) if readonly else work
+    scope: Mapping[str, Any] = ChainMap(work, copy.deepcopy(dict(readonly))) if readonly else work
     try:
         _Interpreter(scope, functions, writable=work).run(tree.body)
     except RecursionError:

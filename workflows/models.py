@@ -187,6 +187,17 @@ class ProcessInstance(Base):
     community: Mapped[OrgUnit | None] = relationship(lazy="joined")
 
 
+class InstanceParty(Base):
+    """The instance's routing scope as rows (role -> org unit), for 'who may read it' queries."""
+
+    __tablename__ = "instance_party"
+    __table_args__ = (Index("ix_party_lookup", "role", "org_unit_id", "instance_id"),)
+
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(32), primary_key=True)
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
+
+
 class Task(Base):
     """The inbox projection: one row per human task, kept in step with the engine state."""
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
@@ -23,7 +24,15 @@ from . import audit, clock, definitions, engine, forms, hooks, projection
 from .db import Database
 from .errors import Conflict, EngineFailure, Forbidden, Invalid, NotFound
 from .evaluator import ExpressionError
-from .models import Membership, OrgUnit, ProcessDefinition, ProcessInstance, Task, User
+from .models import (
+    InstanceParty,
+    Membership,
+    OrgUnit,
+    ProcessDefinition,
+    ProcessInstance,
+    Task,
+    User,
+)
 from .routing import ROLE_SCOPE_KEYS, can_see
 
 
@@ -89,6 +98,10 @@ def start_instance(
     )
     session.add(instance)
     session.flush()
+    session.add_all(
+        InstanceParty(instance_id=instance.id, role=role, org_unit_id=unit)
+        for role, unit in instance.scope.items()
+    )
     audit.record(
         session,
         "instance.started",
@@ -396,7 +409,5 @@ def _mark_error(db: Database, exc: EngineFailure) -> None:
         audit.record(session, "instance.error", instance_id=instance_id, error=exc.message)
 
 
-def _uuid(value: str):
-    from uuid import UUID
-
+def _uuid(value: str) -> UUID:
     return UUID(value)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 13:50:25.848911
+Create Date: 2026-11-23 13:52:45.971443
 """
 
 from alembic import op
@@ -151,6 +151,17 @@ def upgrade() -> None:
     sa.UniqueConstraint('instance_id'),
     sa.UniqueConstraint('number')
     )
+    op.create_table('instance_party',
+    sa.Column('instance_id', sa.Integer(), nullable=False),
+    sa.Column('role', sa.String(length=32), nullable=False),
+    sa.Column('org_unit_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['instance_id'], ['process_instance.id'], ),
+    sa.ForeignKeyConstraint(['org_unit_id'], ['org_unit.id'], ),
+    sa.PrimaryKeyConstraint('instance_id', 'role')
+    )
+    with op.batch_alter_table('instance_party', schema=None) as batch_op:
+        batch_op.create_index('ix_party_lookup', ['role', 'org_unit_id', 'instance_id'], unique=False)
+
     op.create_table('ledger_entry',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('instance_id', sa.Integer(), nullable=False),
@@ -283,6 +294,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_ledger_entry_instance_id'))
 
     op.drop_table('ledger_entry')
+    with op.batch_alter_table('instance_party', schema=None) as batch_op:
+        batch_op.drop_index('ix_party_lookup')
+
+    op.drop_table('instance_party')
     op.drop_table('agreement')
     with op.batch_alter_table('process_instance', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_process_instance_request_id'))

@@ -1,0 +1,53 @@
+"""The Flask service: `gunicorn 'server:create_app()'`.
+
+HTTP -> schema -> workflows service -> database: blueprints parse and validate input with
+marshmallow, call `workflows`, and render what comes back.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from workflows.db import Database
+
+from .config import Config
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config.from_mapping(Config().as_dict())
+    if overrides:
+        app.config.from_mapping(overrides)
+    app.json.ensure_ascii = False
+    app.json.sort_keys = False
+
+    from . import security
+
+    security.check_production_settings(app)
+    app.extensions["db"] = Database(app.config["DATABASE_URL"])
+
+    from . import cli, errors, health
+    from .api import register_api
+
+    app.register_blueprint(health.bp)
+    register_api(app)
+    errors.register(app)  # after the API, so these handlers replace flask-smorest's
+    _register_web(app)
+    cli.register(app)
+    return app
+
+
+def _register_web(app: Flask) -> None:
+    try:
+        from .web import register_web
+    except ImportError:  # the web pages are optional while they are being built
+        return
+    register_web(app)
+
+
+def get_db() -> Database:
+    from flask import current_app
+
+    return current_app.extensions["db"]

@@ -1,0 +1,75 @@
+"""Handoff requests: one department, one item, one handoff per target community."""
+
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+
+from workflows import handoff, queries
+
+from .. import get_db
+from ..auth import current_actor, login_required
+from ..schemas import ListQuery, RequestCreate, RequestOut, RequestPage
+from .paging import page_body
+
+blp = Blueprint("requests", __name__, description="委托申请 Handoff requests")
+
+
+@blp.post("/requests")
+@blp.arguments(RequestCreate)
+@blp.response(201, RequestOut)
+@login_required
+def create_request(body):
+    """Launch a request: it fans out to one handoff per community (one transaction)."""
+    db = get_db()
+    request_id = handoff.create_request(db, current_actor(), handoff.RequestInput(**body))
+    with db.read() as session:
+        detail = queries.request_detail(session, current_actor(), request_id)
+        return _request_body(detail)
+
+
+@blp.get("/requests")
+@blp.arguments(ListQuery, location="query")
+@blp.response(200, RequestPage)
+@login_required
+def list_requests(q):
+    """Requests that touch any of my org units, each with the state of its communities."""
+    with get_db().read() as session:
+        page = queries.requests(
+            session,
+            current_actor(),
+            q=q.get("q"),
+            sort=q["sort"],
+            order=q["order"],
+            page=q["page"],
+            per_page=q["per_page"],
+        )
+        body = page_body(page)
+        body["items"] = [
+            _request_body(queries.request_detail(session, current_actor(), r.id))
+            for r in page.items
+        ]
+        return body
+
+
+@blp.get("/requests/<int:request_id>")
+@blp.response(200, RequestOut)
+@login_required
+def get_request(request_id):
+    with get_db().read() as session:
+        return _request_body(queries.request_detail(session, current_actor(), request_id))
+
+
+def _request_body(detail) -> object:
+    request = detail["request"]
+    return _RequestView(request, detail["instances"])
+
+
+class _RequestView:
+    """The request as this user may see it: only the communities in their scope."""
+
+    def __init__(self, request, instances):
+        self._request = request
+        self.instances = instances
+
+    def __getattr__(self, name):
+        return getattr(self._request, name)

@@ -1,0 +1,69 @@
+"""Command line: `flask --app server db upgrade | seed-demo | deploy-bpmn | timer-worker`."""
+
+from __future__ import annotations
+
+import signal
+import time
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from workflows import demo, migrate, service
+
+from . import get_db
+
+
+def register(app: Flask) -> None:
+    db_group = AppGroup("db", help="Database schema.")
+
+    @db_group.command("upgrade")
+    @click.option("--revision", default="head")
+    def upgrade(revision: str) -> None:
+        """Migrate the database (DATABASE_URL) to the latest schema."""
+        migrate.upgrade(app.config["DATABASE_URL"], revision)
+        click.echo("database at " + revision)
+
+    app.cli.add_command(db_group)
+
+    @app.cli.command("seed-demo")
+    @click.option("--if-empty", is_flag=True, help="Do nothing when org units already exist.")
+    def seed_demo(if_empty: bool) -> None:
+        """Load the demo district, catalog, accounts and deploy bpmn/."""
+        with get_db().write() as session:
+            if if_empty and demo.is_seeded(session):
+                deployed = demo.deploy_bundled(session)
+                click.echo(f"already seeded; definitions: {deployed}")
+                return
+            counts = demo.seed(session)
+        click.echo(f"seeded: {counts}")
+
+    @app.cli.command("deploy-bpmn")
+    def deploy_bpmn() -> None:
+        """Deploy every file in bpmn/ (unchanged files are not new versions)."""
+        with get_db().write() as session:
+            for key, version, created in demo.deploy_bundled(session):
+                click.echo(f"{key} v{version} {'deployed' if created else 'unchanged'}")
+
+    @app.cli.command("timer-worker")
+    @click.option("--interval", default=5.0, help="Seconds between polls.")
+    @click.option("--once", is_flag=True, help="Fire what is due now and exit.")
+    def timer_worker(interval: float, once: bool) -> None:
+        """Fire due BPMN timers; run as many of these as you like."""
+        stopping = False
+
+        def stop(*_):
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        db = get_db()
+        while not stopping:
+            fired = service.fire_due_timers(db)
+            if fired:
+                click.echo(f"fired {fired} timer(s)")
+            if once:
+                return
+            if not fired:
+                time.sleep(interval)

@@ -1,0 +1,41 @@
+"""Configuration from environment variables (12-factor): nothing here needs a local file."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+
+from workflows.db import default_url
+
+DEV_SECRET = "dev-only-secret-key-change-me"
+
+
+@dataclass
+class Config:
+    DATABASE_URL: str = field(default_factory=default_url)
+    SECRET_KEY: str = field(default_factory=lambda: os.environ.get("SECRET_KEY", DEV_SECRET))
+    # production refuses a default secret and demo passwords (see server.security)
+    ENV: str = field(default_factory=lambda: os.environ.get("HANDOFF_ENV", "development"))
+    TOKEN_TTL_HOURS: int = field(
+        default_factory=lambda: int(os.environ.get("TOKEN_TTL_HOURS", "12"))
+    )
+    MAX_CONTENT_LENGTH: int = 2 * 1024 * 1024
+    SESSION_COOKIE_HTTPONLY: bool = True
+    SESSION_COOKIE_SAMESITE: str = "Lax"
+    SESSION_COOKIE_SECURE: bool = field(
+        default_factory=lambda: os.environ.get("HANDOFF_ENV", "development") == "production"
+    )
+    # OpenAPI (flask-smorest)
+    API_TITLE: str = "社区工作事项委托 Handoff API"
+    API_VERSION: str = "v1"
+    OPENAPI_VERSION: str = "3.0.3"
+    OPENAPI_URL_PREFIX: str = "/api/v1"
+    OPENAPI_JSON_PATH: str = "openapi.json"
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def random_secret() -> str:
+    return secrets.token_urlsafe(48)

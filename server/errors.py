@@ -1,0 +1,130 @@
+"""JSON errors for the API: {"error": {"code", "message", "fields"?}}; bad input is never a 500."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, request
+from marshmallow import ValidationError
+from werkzeug.exceptions import HTTPException
+
+from workflows.accounts import LoginThrottled
+from workflows.errors import (
+    Conflict,
+    DefinitionError,
+    EngineFailure,
+    Forbidden,
+    FormErrors,
+    Invalid,
+    NotFound,
+    WorkflowError,
+)
+
+log = logging.getLogger(__name__)
+
+STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409, Invalid: 422, EngineFailure: 409}
+
+
+def error_response(status: int, code: str, message: str, fields=None):
+    body: dict = {"code": code, "message": message}
+    if fields:
+        body["fields"] = fields
+    return jsonify(error=body), status
+
+
+def flatten_fields(messages) -> dict[str, str]:
+    """marshmallow's nested messages -> {"field": "message"}."""
+    out: dict[str, str] = {}
+
+    def walk(prefix: str, value) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                walk(f"{prefix}.{key}" if prefix else str(key), inner)
+        elif isinstance(value, list):
+            out[prefix or "_schema"] = "; ".join(str(v) for v in value)
+        else:
+            out[prefix or "_schema"] = str(value)
+
+    walk("", messages)
+    return out
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def register(app: Flask) -> None:
+    register_auth(app)
+
+    @app.errorhandler(WorkflowError)
+    def _workflow_error(exc: WorkflowError):
+        status = next((s for cls, s in STATUS.items() if isinstance(exc, cls)), 400)
+        return error_response(status, exc.code, exc.message, exc.fields)
+
+    @app.errorhandler(FormErrors)
+    def _form_errors(exc: FormErrors):
+        return error_response(422, "invalid", "输入有误 invalid input", exc.fields)
+
+    @app.errorhandler(DefinitionError)
+    def _definition_error(exc: DefinitionError):
+        fields = {"element": exc.element} if exc.element else None
+        return error_response(422, "invalid_bpmn", str(exc), fields)
+
+    @app.errorhandler(ValidationError)
+    def _validation_error(exc: ValidationError):
+        return error_response(
+            422, "invalid", "输入有误 invalid input", flatten_fields(exc.messages)
+        )
+
+    @app.errorhandler(LoginThrottled)
+    def _throttled(exc: LoginThrottled):
+        resp, status = error_response(
+            429, "throttled", "登录失败次数过多，请稍后再试 too many failed sign-ins, try later"
+        )
+        resp.headers["Retry-After"] = "300"
+        return resp, status
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        if not _wants_json():
+            return exc
+        fields = None
+        data = getattr(exc, "data", None)  # webargs/flask-smorest attach parsing errors here
+        if data and "messages" in data:
+            messages = data["messages"]
+            # {"json": {...}} / {"query": {...}}: drop the location level
+            if isinstance(messages, dict) and len(messages) == 1:
+                messages = next(iter(messages.values()))
+            fields = flatten_fields(messages)
+        code = {
+            400: "bad_request",
+            401: "unauthorized",
+            404: "not_found",
+            405: "method_not_allowed",
+            413: "too_large",
+            415: "unsupported_media_type",
+            422: "invalid",
+        }.get(exc.code, "error")
+        message = exc.description if exc.code != 422 else "输入有误 invalid input"
+        return error_response(exc.code or 500, code, message, fields)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        if isinstance(exc, HTTPException):
+            return _http_error(exc)
+        log.exception("unhandled error")
+        return error_response(500, "internal", "服务器内部错误 internal error")
+
+
+def register_auth(app: Flask) -> None:
+    from .auth import Unauthorized
+
+    @app.errorhandler(Unauthorized)
+    def _unauthorized(_exc):
+        resp, status = error_response(
+            401,
+            "unauthorized",
+            "需要登录：请提供有效的 Bearer 令牌 a valid bearer token is required",
+        )
+        resp.headers["WWW-Authenticate"] = "Bearer"
+        return resp, status

@@ -1,0 +1,389 @@
+"""marshmallow schemas: what the API accepts (unknown fields refused) and what it answers.
+
+Times are answered in Asia/Shanghai with their offset; money is a yuan string with 2 places.
+"""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from marshmallow import RAISE, Schema, fields, validate
+
+from workflows import clock
+from workflows.forms import fen_to_yuan
+from workflows.routing import ALL_ROLES
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+ORG_KINDS = ("district", "street", "community", "department", "finance", "access_office")
+CATEGORIES = (
+    "assisted",
+    "self_governance",
+    "negative",
+    "certificate_allowed",
+    "certificate_forbidden",
+)
+
+
+class LocalDateTime(fields.DateTime):
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else value.astimezone(SHANGHAI).isoformat()
+
+
+class Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+# --- query strings --------------------------------------------------------------------------
+
+
+class PageQuery(Strict):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=200))
+    order = fields.String(load_default="desc", validate=validate.OneOf(["asc", "desc"]))
+
+
+class InboxQuery(PageQuery):
+    sort = fields.String(
+        load_default="created_at",
+        validate=validate.OneOf(["created_at", "due_at", "name", "title", "id"]),
+    )
+    role = fields.String(validate=validate.OneOf(ALL_ROLES))
+    process = fields.String(validate=validate.Length(max=100))
+    key = fields.String(validate=validate.Length(max=100))
+    request_id = fields.Integer(validate=validate.Range(min=1))
+    due_before = fields.AwareDateTime(default_timezone=SHANGHAI)
+    due_after = fields.AwareDateTime(default_timezone=SHANGHAI)
+    overdue = fields.Boolean()
+    claimed = fields.Boolean()
+    q = fields.String(validate=validate.Length(max=200))
+
+
+class ListQuery(PageQuery):
+    sort = fields.String(
+        load_default="created_at", validate=validate.OneOf(["created_at", "id", "title"])
+    )
+    q = fields.String(validate=validate.Length(max=200))
+
+
+# --- accounts and org units -----------------------------------------------------------------
+
+
+class TokenRequest(Strict):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class TokenResponse(Schema):
+    token = fields.String()
+    token_type = fields.String()
+    expires_at = LocalDateTime()
+
+
+class MembershipIn(Strict):
+    role = fields.String(required=True, validate=validate.OneOf(ALL_ROLES))
+    org_unit = fields.String(required=True, validate=validate.Length(min=1, max=64))
+
+
+class MembershipOut(Schema):
+    role = fields.String()
+    org_unit = fields.Function(lambda m: m.org_unit.code)
+    org_unit_name = fields.Function(lambda m: m.org_unit.name)
+
+
+class UserOut(Schema):
+    id = fields.Integer()
+    username = fields.String()
+    display_name = fields.String()
+    is_active = fields.Boolean()
+    memberships = fields.List(fields.Nested(MembershipOut))
+
+
+class UserCreate(Strict):
+    username = fields.String(
+        required=True,
+        validate=[validate.Length(min=2, max=64), validate.Regexp(r"^[A-Za-z0-9._-]+$")],
+    )
+    display_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    password = fields.String(required=True, validate=validate.Length(min=10, max=200))
+    memberships = fields.List(fields.Nested(MembershipIn), load_default=list)
+
+
+class UserPatch(Strict):
+    display_name = fields.String(validate=validate.Length(min=1, max=200))
+    password = fields.String(validate=validate.Length(min=10, max=200))
+    is_active = fields.Boolean()
+    memberships = fields.List(fields.Nested(MembershipIn))
+
+
+class OrgUnitOut(Schema):
+    id = fields.Integer()
+    code = fields.String()
+    name = fields.String()
+    kind = fields.String()
+    parent = fields.Function(lambda u: u.parent.code if u.parent else None)
+
+
+class OrgUnitCreate(Strict):
+    code = fields.String(
+        required=True,
+        validate=[validate.Length(min=1, max=64), validate.Regexp(r"^[A-Za-z0-9-]+$")],
+    )
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    kind = fields.String(required=True, validate=validate.OneOf(ORG_KINDS))
+    parent = fields.String(allow_none=True, validate=validate.Length(max=64))
+
+
+class OrgUnitPatch(Strict):
+    name = fields.String(validate=validate.Length(min=1, max=200))
+    parent = fields.String(allow_none=True, validate=validate.Length(max=64))
+
+
+class OrgUnitQuery(PageQuery):
+    kind = fields.String(validate=validate.OneOf(ORG_KINDS))
+    parent = fields.String(validate=validate.Length(max=64))
+    per_page = fields.Integer(load_default=200, validate=validate.Range(min=1, max=500))
+    order = fields.String(load_default="asc", validate=validate.OneOf(["asc", "desc"]))
+
+
+class CatalogItemOut(Schema):
+    code = fields.String()
+    name = fields.String()
+    category = fields.String()
+    legal_basis = fields.String()
+    active = fields.Boolean()
+
+
+class CatalogItemCreate(Strict):
+    code = fields.String(
+        required=True,
+        validate=[validate.Length(min=1, max=32), validate.Regexp(r"^[A-Za-z0-9-]+$")],
+    )
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    category = fields.String(required=True, validate=validate.OneOf(CATEGORIES))
+    legal_basis = fields.String(load_default="", validate=validate.Length(max=500))
+    active = fields.Boolean(load_default=True)
+
+
+class CatalogItemPatch(Strict):
+    name = fields.String(validate=validate.Length(min=1, max=200))
+    category = fields.String(validate=validate.OneOf(CATEGORIES))
+    legal_basis = fields.String(validate=validate.Length(max=500))
+    active = fields.Boolean()
+
+
+class CatalogQuery(PageQuery):
+    category = fields.String(validate=validate.OneOf(CATEGORIES))
+    q = fields.String(validate=validate.Length(max=200))
+    per_page = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+    order = fields.String(load_default="asc", validate=validate.OneOf(["asc", "desc"]))
+
+
+# --- requests, instances, tasks -------------------------------------------------------------
+
+
+class RequestCreate(Strict):
+    title = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    item_code = fields.String(allow_none=True, validate=validate.Length(max=32))
+    description = fields.String(load_default="", validate=validate.Length(max=20_000))
+    legal_basis = fields.String(load_default="", validate=validate.Length(max=500))
+    community_codes = fields.List(
+        fields.String(validate=validate.Length(min=1, max=64)),
+        required=True,
+        validate=validate.Length(min=1, max=2000),
+    )
+    amount = fields.String(required=True, validate=validate.Length(min=1, max=20))
+    due_date = fields.String(allow_none=True, validate=validate.Length(max=10))
+    department_code = fields.String(allow_none=True, validate=validate.Length(max=64))
+
+
+class InstanceSummary(Schema):
+    id = fields.Integer()
+    community_code = fields.Function(lambda i: i.community.code if i.community else None)
+    community_name = fields.Function(lambda i: i.community.name if i.community else None)
+    state = fields.String(attribute="status")
+    outcome = fields.String()
+    title = fields.String()
+    created_at = LocalDateTime()
+    completed_at = LocalDateTime()
+
+
+class RequestOut(Schema):
+    id = fields.Integer()
+    number = fields.String()
+    title = fields.String()
+    item_code = fields.String()
+    item_name = fields.String()
+    item_category = fields.String()
+    description = fields.String()
+    legal_basis = fields.String()
+    department = fields.Function(lambda r: r.department.code)
+    department_name = fields.Function(lambda r: r.department.name)
+    amount = fields.Function(lambda r: fen_to_yuan(r.amount_fen))
+    due_date = fields.Date()
+    created_at = LocalDateTime()
+    instances = fields.List(fields.Nested(InstanceSummary))
+
+
+class TaskOut(Schema):
+    id = fields.Integer()
+    key = fields.String()
+    name = fields.String()
+    title = fields.String()
+    role = fields.String()
+    org_unit = fields.Function(lambda t: t.org_unit.code)
+    org_unit_name = fields.Function(lambda t: t.org_unit.name)
+    instance_id = fields.Integer()
+    request_id = fields.Integer()
+    process = fields.String(attribute="process_key")
+    status = fields.String()
+    assignee = fields.Function(lambda t: t.assignee.username if t.assignee else None)
+    created_at = LocalDateTime()
+    due_at = LocalDateTime()
+    overdue = fields.Function(
+        lambda t: bool(t.status == "open" and t.due_at is not None and t.due_at < clock.now())
+    )
+    escalated = fields.Function(lambda t: t.escalated_at is not None)
+    completed_at = LocalDateTime()
+
+
+class FormOption(Schema):
+    value = fields.String()
+    label = fields.String()
+
+
+class FormFieldOut(Schema):
+    name = fields.String()
+    type = fields.String()
+    label = fields.String()
+    label_en = fields.String()
+    required = fields.Boolean()
+    options = fields.List(fields.Nested(FormOption))
+    min = fields.Integer()
+    max = fields.Integer()
+    maxlength = fields.Integer()
+
+
+class TaskDetailOut(TaskOut):
+    form = fields.List(fields.Nested(FormFieldOut))
+    data = fields.Dict()
+    submitted = fields.Dict(attribute="submitted")
+
+
+class CompleteIn(Strict):
+    data = fields.Dict(required=True)
+
+
+class DelegateIn(Strict):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
+
+
+class CancelIn(Strict):
+    reason = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class CompleteOut(Schema):
+    task_id = fields.Integer()
+    instance_id = fields.Integer()
+    instance_state = fields.String()
+    outcome = fields.String(allow_none=True)
+    opened = fields.List(fields.Integer())
+
+
+class EventOut(Schema):
+    id = fields.Integer()
+    at = LocalDateTime()
+    action = fields.String()
+    actor = fields.Function(lambda e: e.actor.username if e.actor else None)
+    actor_name = fields.Function(lambda e: e.actor.display_name if e.actor else "系统 system")
+    task_id = fields.Integer()
+    detail = fields.Dict()
+
+
+class SignatureOut(Schema):
+    party = fields.String()
+    org_unit = fields.Function(lambda s: s.org_unit.code)
+    org_unit_name = fields.Function(lambda s: s.org_unit.name)
+    user = fields.Function(lambda s: s.user.username)
+    decision = fields.String()
+    comment = fields.String()
+    signed_at = LocalDateTime()
+
+
+class AgreementOut(Schema):
+    number = fields.String()
+    status = fields.String()
+    content = fields.Dict()
+    amount = fields.Function(lambda a: fen_to_yuan(a.amount_fen))
+    created_at = LocalDateTime()
+    signed_at = LocalDateTime()
+    signatures = fields.List(fields.Nested(SignatureOut))
+
+
+class LedgerEntryOut(Schema):
+    kind = fields.String()
+    amount = fields.Function(lambda e: fen_to_yuan(e.amount_fen))
+    voucher_no = fields.String()
+    transferred_on = fields.Date()
+    at = LocalDateTime()
+
+
+class LedgerOut(Schema):
+    entries = fields.List(fields.Nested(LedgerEntryOut))
+    agreed = fields.Function(lambda d: fen_to_yuan(d["agreed_fen"]))
+    transferred = fields.Function(lambda d: fen_to_yuan(d["transferred_fen"]))
+    outstanding = fields.Function(lambda d: fen_to_yuan(d["outstanding_fen"]))
+
+
+class InstanceOut(Schema):
+    id = fields.Function(lambda d: d["instance"].id)
+    request_id = fields.Function(lambda d: d["instance"].request_id)
+    process = fields.Function(lambda d: d["instance"].definition.key)
+    version = fields.Function(lambda d: d["instance"].definition.version)
+    state = fields.Function(lambda d: d["instance"].status)
+    outcome = fields.Function(lambda d: d["instance"].outcome)
+    title = fields.Function(lambda d: d["instance"].title)
+    community_code = fields.Function(
+        lambda d: d["instance"].community.code if d["instance"].community else None
+    )
+    created_at = fields.Function(
+        lambda d: d["instance"].created_at.astimezone(SHANGHAI).isoformat()
+    )
+    data = fields.Dict()
+    open_tasks = fields.List(fields.Nested(TaskOut))
+    history = fields.List(fields.Nested(EventOut))
+    agreement = fields.Nested(AgreementOut, allow_none=True)
+    ledger = fields.Nested(LedgerOut)
+
+
+class DefinitionOut(Schema):
+    id = fields.Integer()
+    key = fields.String()
+    name = fields.String()
+    version = fields.Integer()
+    content_hash = fields.String()
+    deployed_at = LocalDateTime()
+
+
+class DeployOut(DefinitionOut):
+    created = fields.Boolean()
+
+
+def page_schema(item: type[Schema], name: str) -> type[Schema]:
+    return Schema.from_dict(
+        {
+            "items": fields.List(fields.Nested(item)),
+            "total": fields.Integer(),
+            "page": fields.Integer(),
+            "per_page": fields.Integer(),
+        },
+        name=name,
+    )
+
+
+TaskPage = page_schema(TaskOut, "TaskPage")
+RequestPage = page_schema(RequestOut, "RequestPage")
+UserPage = page_schema(UserOut, "UserPage")
+OrgUnitPage = page_schema(OrgUnitOut, "OrgUnitPage")
+CatalogPage = page_schema(CatalogItemOut, "CatalogPage")
+DefinitionPage = page_schema(DefinitionOut, "DefinitionPage")

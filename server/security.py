@@ -1,0 +1,46 @@
+"""Start-up checks: production mode refuses a default secret or demo passwords."""
+
+from __future__ import annotations
+
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+
+from workflows import accounts, demo
+from workflows.db import Database
+from workflows.models import User
+
+from .config import DEV_SECRET
+
+
+class UnsafeConfiguration(RuntimeError):
+    pass
+
+
+def check_production_settings(app: Flask) -> None:
+    if app.config["ENV"] != "production":
+        return
+    secret = app.config.get("SECRET_KEY") or ""
+    if secret == DEV_SECRET or len(secret) < 32:
+        raise UnsafeConfiguration("production needs SECRET_KEY: a random value of 32+ characters")
+    demo_users = demo_accounts_with_demo_password(Database(app.config["DATABASE_URL"]))
+    if demo_users:
+        raise UnsafeConfiguration(
+            "production refuses to start while demo accounts keep the demo password: "
+            + ", ".join(demo_users[:10])
+        )
+
+
+def demo_accounts_with_demo_password(db: Database) -> list[str]:
+    password = demo.demo_password()
+    names = [u["username"] for u in demo._load("users.json")["users"]]
+    try:
+        with db.read() as session:
+            users = session.scalars(select(User).where(User.username.in_(names))).all()
+            return [
+                u.username for u in users if accounts.verify_password(u.password_hash, password)
+            ]
+    except SQLAlchemyError:
+        return []  # not migrated yet: nothing to refuse
+    finally:
+        db.dispose()
