@@ -120,3 +120,31 @@ def actor(db):
             return Actor.of(user)
 
     return get
+
+
+@pytest.fixture(scope="session")
+def _live_servers(database_url_factory, tmp_path_factory):
+    """One gunicorn per backend for the session, on its own freshly migrated database."""
+    from .live import LiveServer, prepare_database
+
+    servers: dict[str, LiveServer] = {}
+
+    def get(backend: str) -> LiveServer:
+        if backend not in servers:
+            if backend == "sqlite":
+                url = f"sqlite:///{tmp_path_factory.mktemp('live')}/live.sqlite3"
+            else:
+                database_url_factory("postgresql")  # skips or fails when there is no PostgreSQL
+                url = _fresh_postgres_database(_postgres_url())
+            prepare_database(url)
+            servers[backend] = LiveServer(url).start()
+        return servers[backend]
+
+    yield get
+    for server in servers.values():
+        server.stop()
+
+
+@pytest.fixture
+def live(backend, _live_servers):
+    return _live_servers(backend)

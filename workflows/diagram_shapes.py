@@ -17,8 +17,8 @@ SVG_NS = "http://www.w3.org/2000/svg"
 FONT_SIZE = 12
 LINE_HEIGHT = 15
 FONT_FAMILY = (
-    '"PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", "Source Han Sans SC", '
-    '"WenQuanYi Micro Hei", sans-serif'
+    "'PingFang SC', 'Microsoft YaHei', 'Noto Sans CJK SC', 'Source Han Sans SC', "
+    "'WenQuanYi Micro Hei', sans-serif"
 )
 ELLIPSIS = "…"
 # CJK punctuation that must not start a line; it sticks to the character before it.
@@ -74,6 +74,12 @@ def el(parent: etree._Element, tag: str, text: str | None = None, **attrs) -> et
     if text is not None:
         node.text = clean(text)
     return node
+
+
+def placed(parent: etree._Element, x: float, y: float, scale: float = 1) -> etree._Element:
+    """A <g> whose origin is (x, y), so a glyph can be drawn with fixed, readable path data."""
+    move = f"translate({num(x)} {num(y)})"
+    return el(parent, "g", transform=move if scale == 1 else f"{move} scale({scale:.3f})")
 
 
 def points(coords: list[tuple[float, float]]) -> str:
@@ -171,8 +177,16 @@ def vertical_text(
     while text and text_width(text) > length:
         text = text[:-2] + ELLIPSIS if len(text) > 1 else ""
     if text:
-        el(parent, "text", text, x=cx, y=cy, fill=fill, text_anchor="middle",
-           writing_mode="vertical-rl")  # fmt: skip
+        el(
+            parent,
+            "text",
+            text,
+            x=cx,
+            y=cy,
+            fill=fill,
+            text_anchor="middle",
+            writing_mode="vertical-rl",
+        )
 
 
 # --- Markers and badges -------------------------------------------------------------------
@@ -182,85 +196,123 @@ def arrow_id(state: str) -> str:
     return f"bpmn-arrow-{state}"
 
 
+def _marker(defs: etree._Element, marker_id: str, ref_x: float, **attrs) -> etree._Element:
+    return el(
+        defs,
+        "marker",
+        id=marker_id,
+        viewBox="0 0 10 10",
+        refX=ref_x,
+        refY=5,
+        markerWidth=10,
+        markerHeight=10,
+        markerUnits="userSpaceOnUse",
+        **attrs,
+    )
+
+
 def add_markers(defs: etree._Element) -> None:
     """Arrowheads per state colour (marker fill cannot follow the line's stroke in SVG 1.1)."""
     for state, style in STYLES.items():
-        marker = el(defs, "marker", id=arrow_id(state), viewBox="0 0 10 10", refX=9, refY=5,
-                    markerWidth=10, markerHeight=10, markerUnits="userSpaceOnUse",
-                    orient="auto")  # fmt: skip
-        el(marker, "path", d="M0,1 L10,5 L0,9 Z", fill=style.stroke)
-    marker = el(defs, "marker", id="bpmn-arrow-open", viewBox="0 0 10 10", refX=9, refY=5,
-                markerWidth=10, markerHeight=10, markerUnits="userSpaceOnUse", orient="auto")  # fmt: skip
-    el(marker, "path", d="M1,1 L9,5 L1,9 Z", fill="#ffffff", stroke="#22242a")
-    marker = el(defs, "marker", id="bpmn-circle-open", viewBox="0 0 10 10", refX=5, refY=5,
-                markerWidth=9, markerHeight=9, markerUnits="userSpaceOnUse")  # fmt: skip
-    el(marker, "circle", cx=5, cy=5, r=4, fill="#ffffff", stroke="#22242a")
+        el(
+            _marker(defs, arrow_id(state), 9, orient="auto"),
+            "path",
+            d="M0,1 L10,5 L0,9 Z",
+            fill=style.stroke,
+        )
+    el(
+        _marker(defs, "bpmn-arrow-open", 9, orient="auto"),
+        "path",
+        d="M1,1 L9,5 L1,9 Z",
+        fill="#ffffff",
+        stroke="#22242a",
+    )
+    el(
+        _marker(defs, "bpmn-circle-open", 5),
+        "circle",
+        cx=5,
+        cy=5,
+        r=4,
+        fill="#ffffff",
+        stroke="#22242a",
+    )
+
+
+_BADGE_GLYPHS = {
+    "done": "M-4,0 l3,3 l5,-6",  # check mark
+    "active": "M-2.5,-4 l6.5,4 l-6.5,4 Z",  # "running" triangle
+    "waiting": "M0,-4.5 a4.5,4.5 0 1 1 0,9 a4.5,4.5 0 1 1 0,-9 M0,-3 V0 H2.5",  # clock
+    "cancelled": "M-3.5,-3.5 l7,7 M3.5,-3.5 l-7,7",  # cross
+}
 
 
 def badge(parent: etree._Element, state: str, cx: float, cy: float) -> None:
     """A round badge whose glyph tells the state without relying on colour."""
-    if state not in STATE_LABELS:
+    if state not in _BADGE_GLYPHS:
         return
-    group = el(parent, "g", class_="bpmn-badge")
-    el(group, "circle", cx=cx, cy=cy, r=8, fill=STYLES[state].stroke, stroke="#ffffff",
-       stroke_width=1.5)  # fmt: skip
-    glyph = {"stroke": "#ffffff", "stroke_width": 2, "fill": "none", "stroke_linecap": "round"}
-    if state == "done":  # check mark
-        el(group, "path", d=f"M{num(cx - 4)},{num(cy)} l3,3 l5,-6", **glyph)
-    elif state == "active":  # "running" triangle
-        d = f"M{num(cx - 2.5)},{num(cy - 4)} L{num(cx + 4)},{num(cy)} L{num(cx - 2.5)},{num(cy + 4)} Z"
-        el(group, "path", d=d, fill="#ffffff")
-    elif state == "waiting":  # clock
-        el(group, "circle", cx=cx, cy=cy, r=4.5, **{**glyph, "stroke_width": 1.4})
-        el(group, "path", d=f"M{num(cx)},{num(cy - 3)} V{num(cy)} H{num(cx + 2.5)}",
-           **{**glyph, "stroke_width": 1.4})  # fmt: skip
-    else:  # cancelled: a cross
-        d = f"M{num(cx - 3.5)},{num(cy - 3.5)} l7,7 M{num(cx + 3.5)},{num(cy - 3.5)} l-7,7"
-        el(group, "path", d=d, **glyph)
-
-
-# --- Glyphs: task types -------------------------------------------------------------------
-
-
-def user_glyph(parent: etree._Element, x: float, y: float, colour: str) -> None:
-    el(parent, "circle", cx=x + 7, cy=y + 4, r=3.5, fill="none", stroke=colour, stroke_width=1.3)
-    d = f"M{num(x)},{num(y + 15)} q0,-7 7,-7 q7,0 7,7 Z"
-    el(parent, "path", d=d, fill="none", stroke=colour, stroke_width=1.3)
-
-
-def script_glyph(parent: etree._Element, x: float, y: float, colour: str) -> None:
-    outline = (
-        f"M{num(x + 3)},{num(y)} h10 q-4,3.5 0,7.5 q4,3.5 0,7.5 h-10 q4,-3.5 0,-7.5 q-4,-4 0,-7.5 Z"
+    group = placed(parent, cx, cy)
+    group.set("class", "bpmn-badge")
+    el(group, "circle", r=8, fill=STYLES[state].stroke, stroke="#ffffff", stroke_width=1.5)
+    el(
+        group,
+        "path",
+        d=_BADGE_GLYPHS[state],
+        stroke="#ffffff",
+        stroke_linecap="round",
+        stroke_width=1.4 if state == "waiting" else 2,
+        fill="#ffffff" if state == "active" else "none",
     )
-    lines = " ".join(f"M{num(x + 4.5)},{num(y + dy)} h6" for dy in (3.5, 7.5, 11.5))
-    el(parent, "path", d=outline, fill="none", stroke=colour, stroke_width=1.2)
-    el(parent, "path", d=lines, fill="none", stroke=colour, stroke_width=1)
 
 
-def service_glyph(parent: etree._Element, x: float, y: float, colour: str) -> None:
-    # A thick dashed ring reads as gear teeth at this size; eight teeth around r = 5.5.
-    tooth = 2 * math.pi * 5.5 / 16
-    el(parent, "circle", cx=x + 7, cy=y + 7, r=5.5, fill="none", stroke=colour, stroke_width=3,
-       stroke_dasharray=f"{num(tooth)} {num(tooth)}")  # fmt: skip
-    el(parent, "circle", cx=x + 7, cy=y + 7, r=4.2, fill=colour)
-    el(parent, "circle", cx=x + 7, cy=y + 7, r=1.8, fill="#ffffff")
+# --- Glyphs: task types, drawn in a 14 × 15 box ---------------------------------------------
+
+_TASK_GLYPHS = {
+    "userTask": [  # head and shoulders
+        ("circle", {"cx": 7, "cy": 4, "r": 3.5}),
+        ("path", {"d": "M0,15 q0,-7 7,-7 q7,0 7,7 Z"}),
+    ],
+    "scriptTask": [  # a scroll with lines of script
+        ("path", {"d": "M3,0 h10 q-4,3.5 0,7.5 q4,3.5 0,7.5 h-10 q4,-3.5 0,-7.5 q-4,-4 0,-7.5 Z"}),
+        ("path", {"d": "M4.5,3.5 h6 M5.5,7.5 h6 M4.5,11.5 h6"}),
+    ],
+    "serviceTask": [  # a thick dashed ring reads as gear teeth at this size
+        ("circle", {"cx": 7, "cy": 7, "r": 5.5, "stroke_width": 3, "stroke_dasharray": "2.16"}),
+        ("circle", {"cx": 7, "cy": 7, "r": 4.2, "fill": "currentColor"}),
+        ("circle", {"cx": 7, "cy": 7, "r": 1.8, "fill": "#ffffff", "stroke": "none"}),
+    ],
+    "businessRuleTask": [  # a table
+        ("rect", {"y": 1, "width": 14, "height": 11}),
+        ("path", {"d": "M0,4.5 h14 M0,8 h14 M4.5,4.5 v7.5"}),
+    ],
+    "sendTask": [  # a filled envelope
+        ("rect", {"y": 2, "width": 15, "height": 10, "fill": "currentColor"}),
+        ("path", {"d": "M0,2 L7.5,7.5 L15,2", "stroke": "#ffffff"}),
+    ],
+    "receiveTask": [  # an open envelope
+        ("rect", {"y": 2, "width": 15, "height": 10}),
+        ("path", {"d": "M0,2 L7.5,7.5 L15,2"}),
+    ],
+}
 
 
-def envelope_glyph(
-    parent: etree._Element, cx: float, cy: float, w: float, colour: str, filled: bool
-) -> None:
-    h = w * 0.68
-    x, y = cx - w / 2, cy - h / 2
-    el(parent, "rect", x=x, y=y, width=w, height=h, fill=colour if filled else "none",
-       stroke=colour, stroke_width=1.2)  # fmt: skip
-    d = f"M{num(x)},{num(y)} L{num(cx)},{num(y + h * 0.55)} L{num(x + w)},{num(y)}"
-    el(parent, "path", d=d, fill="none", stroke="#ffffff" if filled else colour, stroke_width=1.2)
+def task_glyph(parent: etree._Element, kind: str, x: float, y: float, colour: str) -> bool:
+    """The task type's marker in the top-left corner; False if the type has none."""
+    if kind not in _TASK_GLYPHS:
+        return False
+    group = placed(parent, x, y)
+    # currentColor lets fills follow the state colour set once on the group.
+    group.attrib.update({"color": colour, "stroke": colour, "fill": "none", "stroke-width": "1.2"})
+    for tag, attrs in _TASK_GLYPHS[kind]:
+        el(group, tag, **attrs)
+    return True
 
 
-def rule_glyph(parent: etree._Element, x: float, y: float, colour: str) -> None:
-    el(parent, "rect", x=x, y=y + 1, width=14, height=11, fill="none", stroke=colour)
-    d = f"M{num(x)},{num(y + 4.5)} h14 M{num(x)},{num(y + 8)} h14 M{num(x + 4.5)},{num(y + 4.5)} v7.5"
-    el(parent, "path", d=d, stroke=colour)
+_BOTTOM_MARKERS = {
+    "collapsed": "M0,0 h12 v12 h-12 Z M6,3 v6 M3,6 h6",
+    "parallel": "M2,0 v12 M6,0 v12 M10,0 v12",
+    "sequential": "M0,2 h12 M0,6 h12 M0,10 h12",
+    "loop": "M3,10 A5,5 0 1 1 9,10 l2,-3 m-2,3 l-3,-1",
+}
 
 
 def bottom_markers(
@@ -268,111 +320,151 @@ def bottom_markers(
 ) -> None:
     """Loop, multi-instance and collapsed sub-process markers centred along the bottom edge."""
     x = cx - (len(kinds) * 16 - 4) / 2
-    y = bottom - 16
-    line = {"stroke": colour, "stroke_width": 1.5, "fill": "none"}
     for kind in kinds:
-        if kind == "collapsed":
-            el(parent, "rect", x=x, y=y, width=12, height=12, **line)
-            el(
-                parent,
-                "path",
-                d=f"M{num(x + 6)},{num(y + 3)} v6 M{num(x + 3)},{num(y + 6)} h6",
-                **line,
-            )
-        elif kind == "parallel":
-            el(
-                parent,
-                "path",
-                d=" ".join(f"M{num(x + dx)},{num(y)} v12" for dx in (2, 6, 10)),
-                **line,
-            )
-        elif kind == "sequential":
-            el(
-                parent,
-                "path",
-                d=" ".join(f"M{num(x)},{num(y + dy)} h12" for dy in (2, 6, 10)),
-                **line,
-            )
-        elif kind == "loop":
-            d = f"M{num(x + 3)},{num(y + 10)} A5,5 0 1 1 {num(x + 9)},{num(y + 10)} l2,-3 m-2,3 l-3,-1"
-            el(parent, "path", d=d, **line)
+        el(
+            placed(parent, x, bottom - 14),
+            "path",
+            d=_BOTTOM_MARKERS[kind],
+            fill="none",
+            stroke=colour,
+            stroke_width=1.5,
+        )
         x += 16
 
 
-# --- Glyphs: events and gateways ----------------------------------------------------------
+# --- Glyphs: events (drawn for r = 18) and gateways (drawn for a 50 × 50 diamond) --------------
+
+_CLOCK_TICKS = " ".join(
+    f"M{num(8 * math.cos(a))},{num(8 * math.sin(a))} L{num(9.7 * math.cos(a))},"
+    f"{num(9.7 * math.sin(a))}"
+    for a in (math.pi * i / 6 for i in range(12))
+)
+_CONTRAST = "contrast"  # white on a filled (throwing) glyph, the line colour on an open one
+_EVENT_GLYPHS = {
+    "timer": [
+        ("circle", {"r": 10.5, "fill": "#ffffff"}),
+        ("path", {"d": f"{_CLOCK_TICKS} M0,-7 L0,0 L5.4,1.8", "fill": "none"}),
+    ],
+    "terminate": [("circle", {"r": 10.8, "fill": "currentColor", "stroke": "none"})],
+    "message": [
+        ("rect", {"x": -9.5, "y": -6.5, "width": 19, "height": 13}),
+        ("path", {"d": "M-9.5,-6.5 L0,0.5 L9.5,-6.5", "fill": "none", "stroke": _CONTRAST}),
+    ],
+    "escalation": [("path", {"d": "M0,-10 L7,8 L0,2 L-7,8 Z"})],
+    "error": [("path", {"d": "M-9,9 L-4.5,-9 L1.8,0.9 L4.5,-5.4 L9,9 L1.8,4.5 L-4.5,-1.8 Z"})],
+    "signal": [("path", {"d": "M0,-10 L9,6.3 L-9,6.3 Z"})],
+}
 
 
 def event_glyph(
     parent: etree._Element, kind: str, cx: float, cy: float, r: float, colour: str, filled: bool
 ) -> None:
     """The inner symbol of an event; `filled` for throwing and end events, as in BPMN."""
-    fill = colour if filled else "none"
-    line = {"stroke": colour, "stroke_width": 1.3}
-    if kind == "timer":
-        el(parent, "circle", cx=cx, cy=cy, r=r * 0.58, fill="#ffffff", **line)
-        ticks = []
-        for i in range(12):
-            a = math.pi * i / 6
-            ticks.append(
-                f"M{num(cx + math.cos(a) * r * 0.44)},{num(cy + math.sin(a) * r * 0.44)} "
-                f"L{num(cx + math.cos(a) * r * 0.54)},{num(cy + math.sin(a) * r * 0.54)}"
-            )
-        el(parent, "path", d=" ".join(ticks), fill="none", **line)
-        hands = f"M{num(cx)},{num(cy - r * 0.4)} L{num(cx)},{num(cy)} L{num(cx + r * 0.3)},{num(cy + r * 0.1)}"
-        el(parent, "path", d=hands, fill="none", **line)
-    elif kind == "terminate":
-        el(parent, "circle", cx=cx, cy=cy, r=r * 0.6, fill=colour)
-    elif kind == "message":
-        envelope_glyph(parent, cx, cy, r * 1.05, colour, filled)
-    elif kind == "escalation":
-        d = (
-            f"M{num(cx)},{num(cy - r * 0.55)} L{num(cx + r * 0.38)},{num(cy + r * 0.45)} "
-            f"L{num(cx)},{num(cy + r * 0.1)} L{num(cx - r * 0.38)},{num(cy + r * 0.45)} Z"
-        )
-        el(parent, "path", d=d, fill=fill, stroke_linejoin="round", **line)
-    elif kind == "error":
-        s = r * 0.5
-        d = (
-            f"M{num(cx - s)},{num(cy + s)} L{num(cx - s * 0.5)},{num(cy - s)} L{num(cx + s * 0.2)},"
-            f"{num(cy + s * 0.1)} L{num(cx + s * 0.5)},{num(cy - s * 0.6)} L{num(cx + s)},"
-            f"{num(cy + s)} L{num(cx + s * 0.2)},{num(cy + s * 0.5)} L{num(cx - s * 0.5)},"
-            f"{num(cy - s * 0.2)} Z"
-        )
-        el(parent, "path", d=d, fill=fill, stroke_linejoin="round", **line)
-    elif kind == "signal":
-        d = (
-            f"M{num(cx)},{num(cy - r * 0.55)} L{num(cx + r * 0.5)},{num(cy + r * 0.35)} "
-            f"L{num(cx - r * 0.5)},{num(cy + r * 0.35)} Z"
-        )
-        el(parent, "path", d=d, fill=fill, stroke_linejoin="round", **line)
+    if kind not in _EVENT_GLYPHS:
+        return
+    group = placed(parent, cx, cy, r / 18)
+    group.attrib.update(
+        {
+            "color": colour,
+            "stroke": colour,
+            "stroke-width": "1.3",
+            "stroke-linejoin": "round",
+            "fill": colour if filled else "#ffffff",
+        }
+    )
+    for tag, attrs in _EVENT_GLYPHS[kind]:
+        contrast = "#ffffff" if filled else colour
+        attrs = {k: contrast if v == _CONTRAST else v for k, v in attrs.items()}
+        el(group, tag, **attrs)
 
 
 def diamond(x: float, y: float, w: float, h: float) -> str:
     return points([(x + w / 2, y), (x + w, y + h / 2), (x + w / 2, y + h), (x, y + h / 2)])
 
 
+_PENTAGON = " ".join(
+    f"{num(7.5 * math.sin(2 * math.pi * i / 5))},{num(-7.5 * math.cos(2 * math.pi * i / 5))}"
+    for i in range(5)
+)
+_CROSS = "M-10,-10 L10,10 M10,-10 L-10,10"
+_PLUS = "M0,-13 V13 M-13,0 H13"
+_GATEWAY_GLYPHS = {
+    "exclusive": [("path", {"d": _CROSS})],
+    "parallel": [("path", {"d": _PLUS})],
+    "complex": [("path", {"d": f"{_CROSS} {_PLUS}", "stroke_width": 2.5})],
+    "inclusive": [("circle", {"r": 12, "stroke_width": 2.5})],
+    "eventBased": [
+        ("circle", {"r": 15, "stroke_width": 1}),
+        ("circle", {"r": 12.5, "stroke_width": 1}),
+        ("polygon", {"points": _PENTAGON, "stroke_width": 1}),
+    ],
+}
+
+
 def gateway_glyph(
     parent: etree._Element, kind: str, cx: float, cy: float, size: float, colour: str
 ) -> None:
-    bold = {"stroke": colour, "stroke_width": 3.5, "stroke_linecap": "round", "fill": "none"}
-    s = size * 0.2
-    cross = f"M{num(cx - s)},{num(cy - s)} L{num(cx + s)},{num(cy + s)} M{num(cx + s)},{num(cy - s)} L{num(cx - s)},{num(cy + s)}"  # noqa: E501
-    plus = f"M{num(cx)},{num(cy - s * 1.3)} V{num(cy + s * 1.3)} M{num(cx - s * 1.3)},{num(cy)} H{num(cx + s * 1.3)}"  # noqa: E501
-    if kind == "exclusive":
-        el(parent, "path", d=cross, **bold)
-    elif kind == "parallel":
-        el(parent, "path", d=plus, **bold)
-    elif kind == "complex":
-        el(parent, "path", d=f"{cross} {plus}", **{**bold, "stroke_width": 2.5})
-    elif kind == "inclusive":
-        el(parent, "circle", cx=cx, cy=cy, r=size * 0.24, **{**bold, "stroke_width": 2.5})
-    elif kind == "eventBased":
-        thin = {"stroke": colour, "stroke_width": 1, "fill": "none"}
-        el(parent, "circle", cx=cx, cy=cy, r=size * 0.3, **thin)
-        el(parent, "circle", cx=cx, cy=cy, r=size * 0.25, **thin)
-        pent = [
-            (cx + math.sin(2 * math.pi * i / 5) * size * 0.15,
-             cy - math.cos(2 * math.pi * i / 5) * size * 0.15)
-            for i in range(5)
-        ]  # fmt: skip
-        el(parent, "polygon", points=points(pent), stroke_linejoin="round", **thin)
+    if kind not in _GATEWAY_GLYPHS:
+        return
+    group = placed(parent, cx, cy, size / 50)
+    group.attrib.update(
+        {
+            "stroke": colour,
+            "stroke-width": "3.5",
+            "stroke-linecap": "round",
+            "stroke-linejoin": "round",
+            "fill": "none",
+        }
+    )
+    for tag, attrs in _GATEWAY_GLYPHS[kind]:
+        el(group, tag, **attrs)
+
+
+# --- Flows --------------------------------------------------------------------------------
+
+
+def start_marks(
+    parent: etree._Element,
+    start: tuple[float, float],
+    toward: tuple[float, float],
+    style: Style,
+    *,
+    default: bool,
+    conditional: bool,
+) -> None:
+    """The default-flow slash and the conditional-flow diamond, both aligned with the first leg."""
+    length = math.dist(start, toward)
+    if length == 0:
+        return
+    ux, uy = (toward[0] - start[0]) / length, (toward[1] - start[1]) / length
+    nx, ny = -uy, ux
+    x, y = start
+    if conditional:
+        diamond_pts = [
+            (x, y),
+            (x + ux * 8 + nx * 5, y + uy * 8 + ny * 5),
+            (x + ux * 16, y + uy * 16),
+            (x + ux * 8 - nx * 5, y + uy * 8 - ny * 5),
+        ]
+        el(
+            parent,
+            "polygon",
+            points=points(diamond_pts),
+            fill="#ffffff",
+            stroke=style.stroke,
+            stroke_width=1.3,
+            class_="bpmn-condition-mark",
+        )
+    if default:
+        # A slash across the line, a little way out so it clears the source's border.
+        px, py = x + ux * (24 if conditional else 12), y + uy * (24 if conditional else 12)
+        a = (px - (ux - nx) * 4.5, py - (uy - ny) * 4.5)
+        b = (px + (ux - nx) * 4.5, py + (uy - ny) * 4.5)
+        el(
+            parent,
+            "path",
+            d=f"M{num(a[0])},{num(a[1])} L{num(b[0])},{num(b[1])}",
+            stroke=style.stroke,
+            stroke_width=1.5,
+            class_="bpmn-default-mark",
+        )

@@ -61,7 +61,7 @@ class OrgUnit(Base):
     kind: Mapped[str] = mapped_column(String(32))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"), index=True)
 
-    parent: Mapped[OrgUnit | None] = relationship(remote_side=[id])
+    parent: Mapped[OrgUnit | None] = relationship(remote_side=[id], lazy="joined", join_depth=1)
 
 
 class User(Base):

@@ -193,6 +193,15 @@ def _memberships(session, rows) -> list[Membership]:
     return out
 
 
+def _reloaded(session, user: User) -> User:
+    """The user with memberships and their units loaded, for answering after the session ends."""
+    session.flush()
+    session.expire(user, ["memberships"])
+    for membership in user.memberships:
+        _ = membership.org_unit.code
+    return user
+
+
 @blp.post("/users")
 @blp.arguments(UserCreate)
 @blp.response(201, UserOut)
@@ -215,7 +224,7 @@ def create_user(body):
         audit.record(
             session, "user.created", actor_id=current_actor().user_id, username=user.username
         )
-        return user
+        return _reloaded(session, user)
 
 
 @blp.patch("/users/<username>")
@@ -247,5 +256,4 @@ def patch_user(body, username):
             username=username,
             changed=changed,
         )
-        session.flush()
-        return user
+        return _reloaded(session, user)

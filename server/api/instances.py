@@ -28,6 +28,7 @@ def get_instance(instance_id):
 def instance_diagram(instance_id):
     """The BPMN drawn from its diagram interchange, with done / active / waiting marked."""
     from workflows import diagram
+
     with get_db().read() as session:
         detail = queries.instance_detail(session, current_actor(), instance_id)
         instance = detail["instance"]
