@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from lxml import etree
 
 from . import diagram_shapes as sh
-from .diagram_shapes import FONT_SIZE, LINE_HEIGHT, STATE_LABELS, STYLES, SVG_NS, el, num
+from .diagram_shapes import LINE_HEIGHT, STATE_LABELS, STYLES, Box, el, num
 
 NS = {
     "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
@@ -79,30 +79,13 @@ EVENT_KINDS = {
     "compensate": "补偿",
     "cancel": "取消",
 }
-EXTERNAL_LABEL_WIDTH = (
-    90  # bpmn.io's width for labels outside their shape; files are laid out for it
-)
+# bpmn.io wraps labels outside their shape at this width, so files are laid out for it.
+EXTERNAL_LABEL_WIDTH = 90
 HEADER = 30  # width of a pool's or lane's name header
 
 
 class DiagramError(ValueError):
     """The file cannot be drawn: not BPMN, not well-formed, unsafe, or without a layout."""
-
-
-@dataclass(frozen=True)
-class Box:
-    x: float
-    y: float
-    w: float
-    h: float
-
-    @property
-    def cx(self) -> float:
-        return self.x + self.w / 2
-
-    @property
-    def cy(self) -> float:
-        return self.y + self.h / 2
 
 
 @dataclass
@@ -266,42 +249,37 @@ def _draw_order(shape: Shape) -> tuple[int, float]:
 
 
 class _Drawing:
+    """One rendering: draws shapes and edges into an SVG root and tracks the extent of the ink."""
+
+    # How each BPMN element type is drawn (method names); anything else is skipped.
+    DRAWERS = {"participant": "_pool", "lane": "_lane", "textAnnotation": "_annotation"}
+    DRAWERS |= dict.fromkeys(ACTIVITIES, "_activity") | dict.fromkeys(EVENTS, "_event")
+    DRAWERS |= dict.fromkeys(GATEWAYS, "_gateway")
+
     def __init__(self, states: dict[str, str], label: str, elements: dict[str, etree._Element]):
         self.states = states
-        self.label = label
         self.elements = elements
-        self.svg = etree.Element(f"{{{SVG_NS}}}svg", nsmap={None: SVG_NS})
-        self.layer = self.svg
+        self.svg = sh.svg_root(label)
+        self.background = el(self.svg, "rect", fill="#ffffff")
+        self.layer = el(self.svg, "g", class_="bpmn-elements")
         self.bounds = [math.inf, math.inf, -math.inf, -math.inf]  # x0, y0, x1, y1 of all ink
         self.drawn: set[str] = set()
 
     def render(self, shapes: list[Shape], edges: list[Edge]) -> str:
-        svg = self.svg
-        svg.attrib.update(
-            {
-                "role": "img",
-                "aria-label": sh.clean(self.label),
-                "class": "bpmn-diagram",
-                "font-family": sh.FONT_FAMILY,
-                "font-size": str(FONT_SIZE),
-            }
-        )
-        el(svg, "title", self.label)
-        sh.add_markers(el(svg, "defs"))
-        background = el(svg, "rect", fill="#ffffff")
-        self.layer = el(svg, "g", class_="bpmn-elements")
         for shape in sorted(shapes, key=_draw_order):
             self._draw_shape(shape)
         for edge in edges:
             self._draw_edge(edge)
-        self._legend()
+        x, y = self.bounds[0], self.bounds[3] + 24  # the legend goes under the diagram
+        width = sh.legend(self.layer, x, y)
+        self._include(x, y - 10, width, 30)
         x0, y0, x1, y1 = self.bounds
-        x0, y0, w, h = x0 - 20, y0 - 20, x1 - x0 + 40, y1 - y0 + 40
-        background.attrib.update({"x": num(x0), "y": num(y0), "width": num(w), "height": num(h)})
-        svg.set("viewBox", f"{num(x0)} {num(y0)} {num(w)} {num(h)}")
-        svg.set("width", num(w))
-        svg.set("height", num(h))
-        return etree.tostring(svg, encoding="unicode")
+        view = Box(x0 - 20, y0 - 20, x1 - x0 + 40, y1 - y0 + 40)
+        sh.set_box(self.background, view)
+        self.svg.set("viewBox", f"{num(view.x)} {num(view.y)} {num(view.w)} {num(view.h)}")
+        self.svg.set("width", num(view.w))
+        self.svg.set("height", num(view.h))
+        return etree.tostring(self.svg, encoding="unicode")
 
     def _include(self, x: float, y: float, w: float, h: float) -> None:
         b = self.bounds
@@ -322,46 +300,23 @@ class _Drawing:
         return group
 
     def _draw_shape(self, shape: Shape) -> None:
-        elem, kind = shape.elem, _kind(shape.elem)
-        draw = {"participant": self._pool, "lane": self._lane, "textAnnotation": self._annotation}
-        draw |= dict.fromkeys(ACTIVITIES, self._activity) | dict.fromkeys(EVENTS, self._event)
-        draw |= dict.fromkeys(GATEWAYS, self._gateway)
-        if kind not in draw or elem.get("id") in self.drawn:
+        elem, kind, b = shape.elem, _kind(shape.elem), shape.box
+        if kind not in self.DRAWERS or elem.get("id") in self.drawn:
             return  # data objects, groups and the like are not drawn
         self.drawn.add(elem.get("id"))
         state = self.states.get(elem.get("id"), "neutral")
         group = self._group(elem, state)
-        draw[kind](group, shape, STYLES[state])
-        self._include(shape.box.x, shape.box.y, shape.box.w, shape.box.h)
+        getattr(self, self.DRAWERS[kind])(group, shape, STYLES[state])
+        self._include(b.x, b.y, b.w, b.h)
         if state != "neutral" and kind not in ("participant", "lane"):
-            sh.badge(group, state, shape.box.x + shape.box.w - 2, shape.box.y + 2)
+            sh.badge(group, state, b.x + b.w - 2, b.y + 2)
 
     def _pool(self, group: etree._Element, shape: Shape, style: sh.Style) -> None:
-        b = shape.box
-        el(
-            group,
-            "rect",
-            x=b.x,
-            y=b.y,
-            width=b.w,
-            height=b.h,
-            fill="#ffffff",
-            **sh.stroke_attrs(style),
-        )
+        sh.rect(group, shape.box, fill="#ffffff", **sh.stroke_attrs(style))
         self._header(group, shape, style)
 
     def _lane(self, group: etree._Element, shape: Shape, style: sh.Style) -> None:
-        b = shape.box
-        el(
-            group,
-            "rect",
-            x=b.x,
-            y=b.y,
-            width=b.w,
-            height=b.h,
-            fill="none",
-            **sh.stroke_attrs(style, 1),
-        )
+        sh.rect(group, shape.box, fill="none", **sh.stroke_attrs(style, 1))
         self._header(group, shape, style)
 
     def _header(self, group: etree._Element, shape: Shape, style: sh.Style) -> None:
@@ -387,29 +342,11 @@ class _Drawing:
     def _activity(self, group: etree._Element, shape: Shape, style: sh.Style) -> None:
         b, elem, kind = shape.box, shape.elem, _kind(shape.elem)
         expanded = shape.di.get("isExpanded") == "true"
-        el(
-            group,
-            "rect",
-            x=b.x,
-            y=b.y,
-            width=b.w,
-            height=b.h,
-            rx=10,
-            fill=style.fill,
-            **sh.stroke_attrs(style, 3.5 if kind == "callActivity" else 1.5),
-        )
-        if kind == "transaction":
-            el(
-                group,
-                "rect",
-                x=b.x + 3,
-                y=b.y + 3,
-                width=b.w - 6,
-                height=b.h - 6,
-                rx=7,
-                fill="none",
-                stroke=style.stroke,
-            )
+        border = 3.5 if kind == "callActivity" else 1.5  # a call activity has a bold border
+        sh.rect(group, b, rx=10, fill=style.fill, **sh.stroke_attrs(style, border))
+        if kind == "transaction":  # a transaction has a double border
+            inner = Box(b.x + 3, b.y + 3, b.w - 6, b.h - 6)
+            sh.rect(group, inner, rx=7, fill="none", stroke=style.stroke)
         has_glyph = sh.task_glyph(group, kind, b.x + 7, b.y + 6, style.stroke)
         markers = self._loop_markers(elem)
         if kind in ("subProcess", "transaction", "callActivity") and not expanded:
@@ -471,13 +408,13 @@ class _Drawing:
         self._label(group, _name(shape.elem), cx, top, style.text)
 
     def _label(self, group: etree._Element, text: str, cx: float, top: float, fill: str) -> None:
+        """A name outside any shape, centred on cx and wrapped the way bpmn.io wraps it."""
         lines = sh.fit_lines(sh.wrap_text(text, EXTERNAL_LABEL_WIDTH), 4, EXTERNAL_LABEL_WIDTH)
-        if not lines:
-            return
-        height = len(lines) * LINE_HEIGHT
-        sh.text_block(group, lines, cx, top + height / 2, fill, halo=True)
-        width = max(sh.text_width(line) for line in lines)
-        self._include(cx - width / 2, top, width, height)
+        if lines:
+            height = len(lines) * LINE_HEIGHT
+            sh.text_block(group, lines, cx, top + height / 2, fill, halo=True)
+            width = max(sh.text_width(line) for line in lines)
+            self._include(cx - width / 2, top, width, height)
 
     def _edge_state(self, elem: etree._Element) -> str:
         """A sequence flow counts as done when both its ends are done, unless given a state."""
@@ -523,7 +460,7 @@ class _Drawing:
         if edge.label:
             self._label(group, _name(elem), edge.label.cx, edge.label.y, style.text)
         else:
-            cx, cy = _midpoint(pts)
+            cx, cy = sh.midpoint(pts)
             self._label(group, _name(elem), cx + 4, cy + 4, style.text)
 
     def _flow_marks(
@@ -538,39 +475,3 @@ class _Drawing:
             flow.find("bpmn:conditionExpression", NS) is not None and _kind(source) not in GATEWAYS
         )
         sh.start_marks(group, pts[0], pts[1], style, default=default, conditional=conditional)
-
-    def _legend(self) -> None:
-        """State key under the diagram, Chinese first."""
-        x, y = self.bounds[0], self.bounds[3] + 24
-        group = el(self.layer, "g", class_="bpmn-legend")
-        el(group, "title", "图例 Legend")
-        for state, label in STATE_LABELS.items():
-            style = STYLES[state]
-            el(
-                group,
-                "rect",
-                x=x,
-                y=y,
-                width=30,
-                height=20,
-                rx=5,
-                fill=style.fill,
-                **sh.stroke_attrs(style, 1.5),
-            )
-            sh.badge(group, state, x + 28, y + 2)
-            text = f"{label} {sh.STATE_LABELS_EN[state]}"
-            el(group, "text", text, x=x + 44, y=y + 14, fill="#22242a")
-            x += 44 + sh.text_width(text) + 24
-        self._include(self.bounds[0], y - 10, x - self.bounds[0], 30)
-
-
-def _midpoint(pts: list[tuple[float, float]]) -> tuple[float, float]:
-    """The point halfway along a polyline, where a flow's name goes if it has no label bounds."""
-    legs = [math.dist(a, b) for a, b in zip(pts, pts[1:], strict=False)]
-    remaining = sum(legs) / 2
-    for (a, b), length in zip(zip(pts, pts[1:], strict=False), legs, strict=True):
-        if remaining <= length and length > 0:
-            t = remaining / length
-            return a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t
-        remaining -= length
-    return pts[0]

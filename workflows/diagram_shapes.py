@@ -28,6 +28,22 @@ _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 @dataclass(frozen=True)
+class Box:
+    x: float
+    y: float
+    w: float
+    h: float
+
+    @property
+    def cx(self) -> float:
+        return self.x + self.w / 2
+
+    @property
+    def cy(self) -> float:
+        return self.y + self.h / 2
+
+
+@dataclass(frozen=True)
 class Style:
     stroke: str
     fill: str
@@ -73,6 +89,28 @@ def el(parent: etree._Element, tag: str, text: str | None = None, **attrs) -> et
             node.set(name, num(value) if isinstance(value, float | int) else clean(str(value)))
     if text is not None:
         node.text = clean(text)
+    return node
+
+
+def svg_root(label: str) -> etree._Element:
+    """The <svg> element with its accessible name, default font and marker definitions."""
+    svg = etree.Element(f"{{{SVG_NS}}}svg", nsmap={None: SVG_NS})
+    svg.attrib.update({"role": "img", "aria-label": clean(label), "class": "bpmn-diagram"})
+    svg.attrib.update({"font-family": FONT_FAMILY, "font-size": str(FONT_SIZE)})
+    el(svg, "title", label)
+    add_markers(el(svg, "defs"))
+    return svg
+
+
+def set_box(node: etree._Element, box: Box) -> None:
+    node.attrib.update(
+        {"x": num(box.x), "y": num(box.y), "width": num(box.w), "height": num(box.h)}
+    )
+
+
+def rect(parent: etree._Element, box: Box, **attrs) -> etree._Element:
+    node = el(parent, "rect", **attrs)
+    set_box(node, box)
     return node
 
 
@@ -468,3 +506,34 @@ def start_marks(
             stroke_width=1.5,
             class_="bpmn-default-mark",
         )
+
+
+def midpoint(pts: list[tuple[float, float]]) -> tuple[float, float]:
+    """The point halfway along a polyline, where a flow's name goes if it has no label bounds."""
+    legs = list(zip(pts, pts[1:], strict=False))
+    remaining = sum(math.dist(a, b) for a, b in legs) / 2
+    for a, b in legs:
+        length = math.dist(a, b)
+        if 0 < length and remaining <= length:
+            t = remaining / length
+            return a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t
+        remaining -= length
+    return pts[0]
+
+
+# --- Legend -------------------------------------------------------------------------------
+
+
+def legend(parent: etree._Element, x: float, y: float) -> float:
+    """The state key, Chinese first, as a row starting at (x, y); returns its width."""
+    group = el(parent, "g", class_="bpmn-legend")
+    el(group, "title", "图例 Legend")
+    start = x
+    for state, label in STATE_LABELS.items():
+        style = STYLES[state]
+        rect(group, Box(x, y, 30, 20), rx=5, fill=style.fill, **stroke_attrs(style, 1.5))
+        badge(group, state, x + 28, y + 2)
+        text = f"{label} {STATE_LABELS_EN[state]}"
+        el(group, "text", text, x=x + 44, y=y + 14, fill="#22242a")
+        x += 44 + text_width(text) + 24
+    return x - start
