@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
@@ -20,6 +22,10 @@ class UnsafeConfiguration(RuntimeError):
 def check_production_settings(app: Flask) -> None:
     if app.config["ENV"] != "production":
         return
+    if os.environ.get("HANDOFF_CLOCK_OFFSET_SECONDS"):
+        raise UnsafeConfiguration(
+            "production refuses a shifted clock (HANDOFF_CLOCK_OFFSET_SECONDS)"
+        )
     secret = app.config.get("SECRET_KEY") or ""
     if secret == DEV_SECRET or len(secret) < 32:
         raise UnsafeConfiguration("production needs SECRET_KEY: a random value of 32+ characters")

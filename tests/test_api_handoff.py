@@ -82,7 +82,11 @@ def test_full_handoff_as_five_roles_with_refusals(live):
     again = rg.complete(review["id"], {"decision": "approve"})
     assert again.status_code == 409 and again.json()["error"]["code"] == "conflict"
 
-    for client, key in ((dept, "sign_department"), (rg, "sign_street"), (committee, "sign_committee")):
+    for client, key in (
+        (dept, "sign_department"),
+        (rg, "sign_street"),
+        (committee, "sign_committee"),
+    ):
         task = only(client.inbox(), key, rid)
         r = client.complete(task["id"], {"decision": "sign"})
         assert r.status_code == 200, r.text
@@ -94,14 +98,18 @@ def test_full_handoff_as_five_roles_with_refusals(live):
     )
     assert wrong.status_code == 422 and "amount" in wrong.json()["error"]["fields"]
     ok = finance.complete(
-        funding["id"], {"amount": "12345.67", "voucher_no": "PZ-2026-001", "transferred_on": "2026-01-05"}
+        funding["id"],
+        {"amount": "12345.67", "voucher_no": "PZ-2026-001", "transferred_on": "2026-01-05"},
     )
     assert ok.status_code == 200, ok.text
 
     work = only(committee.inbox(), "work", rid)
-    assert committee.complete(
-        work["id"], {"report": "已完成入户调查 120 户", "completed_on": "2026-01-10"}
-    ).status_code == 200
+    assert (
+        committee.complete(
+            work["id"], {"report": "已完成入户调查 120 户", "completed_on": "2026-01-10"}
+        ).status_code
+        == 200
+    )
     acceptance = only(dept.inbox(), "acceptance", rid)
     assert dept.complete(acceptance["id"], {"decision": "accept"}).status_code == 200
     evaluation = only(rg.inbox(), "evaluation", rid)
@@ -110,14 +118,18 @@ def test_full_handoff_as_five_roles_with_refusals(live):
     assert (done["instance_state"], done["outcome"]) == ("completed", "completed")
 
     request = dept.get(f"/requests/{rid}").json()
-    assert [(i["state"], i["outcome"]) for i in request["instances"]] == [("completed", "completed")]
+    assert [(i["state"], i["outcome"]) for i in request["instances"]] == [
+        ("completed", "completed")
+    ]
     instance = dept.get(f"/instances/{request['instances'][0]['id']}").json()
     assert instance["ledger"]["agreed"] == "12345.67"
     assert instance["ledger"]["transferred"] == "12345.67"
     assert instance["ledger"]["outstanding"] == "0.00"
     assert instance["agreement"]["status"] == "signed"
     assert {s["party"] for s in instance["agreement"]["signatures"]} == {
-        "department", "street_office", "committee",
+        "department",
+        "street_office",
+        "committee",
     }
     actions = [e["action"] for e in instance["history"]]
     assert actions.count("task.completed") == 9 and actions[-1] == "instance.completed"
@@ -158,7 +170,9 @@ def test_inbox_filters_and_sorting(live):
     dept = Client(live.base, "dept.mz")
     body = new_request(dept, ["TB-RG-07", "TB-RG-08"])
     rg = Client(live.base, "street.rg")
-    page = rg.get("/tasks", params={"q": "入户调查", "per_page": 1, "sort": "due_at", "order": "asc"})
+    page = rg.get(
+        "/tasks", params={"q": "入户调查", "per_page": 1, "sort": "due_at", "order": "asc"}
+    )
     assert page.status_code == 200
     data = page.json()
     assert data["per_page"] == 1 and len(data["items"]) == 1 and data["total"] >= 2

@@ -115,3 +115,16 @@ def _patch_spiff_timers() -> None:
 
 
 _patch_spiff_timers()
+
+
+def _offset_from_environment() -> None:
+    """HANDOFF_CLOCK_OFFSET_SECONDS shifts this process's clock (demos and multi-process tests:
+    a timer worker run "40 days later"). Production mode refuses it (server.security)."""
+    import os
+
+    value = os.environ.get("HANDOFF_CLOCK_OFFSET_SECONDS")
+    if value:
+        advance(timedelta(seconds=float(value)))
+
+
+_offset_from_environment()
