@@ -67,9 +67,9 @@ class LiveServer:
             if self.proc.poll() is not None:
                 raise RuntimeError("gunicorn exited: " + self.proc.stderr.read().decode()[-2000:])
             try:
-                if requests.get(self.base + "/readyz", timeout=1).status_code == 200:
+                if requests.get(self.base + "/readyz", timeout=5).status_code == 200:
                     return self
-            except requests.ConnectionError:
+            except requests.RequestException:
                 pass
             time.sleep(0.2)
         raise RuntimeError("gunicorn did not become ready")
