@@ -231,6 +231,13 @@ class HandoffHooks(hooks.ProcessHooks):
         elif task.key == "funding":
             _record_transfer(ctx, form_data)
 
+    def instance_cancelled(self, ctx: hooks.HookContext) -> None:
+        agreement = ctx.session.scalar(
+            select(Agreement).where(Agreement.instance_id == ctx.instance.id)
+        )
+        if agreement is not None and agreement.status == "draft":
+            agreement.status = "cancelled"
+
 
 def agreement_number(data: Mapping[str, Any]) -> str:
     community = str(data["community"]).split("-", 1)[-1].replace("-", "")

@@ -32,6 +32,9 @@ class ProcessHooks:
     def instance_finished(self, ctx: HookContext) -> None:
         pass
 
+    def instance_cancelled(self, ctx: HookContext) -> None:
+        pass
+
 
 _REGISTRY: dict[str, ProcessHooks] = {}
 _DEFAULT = ProcessHooks()

@@ -334,6 +334,8 @@ def cancel_instance(
             row.status, row.completed_at = "withdrawn", now
         instance.status, instance.outcome, instance.completed_at = "cancelled", "cancelled", now
         instance.next_timer_at = None
+        ctx = hooks.HookContext(session, instance, engine.current_data(workflow), actor.user_id)
+        hooks.for_process(parsed.key).instance_cancelled(ctx)
         audit.record(
             session,
             "instance.cancelled",
