@@ -324,7 +324,7 @@ class _Drawing:
         b, name = shape.box, _name(shape.elem)
         if shape.di.get("isHorizontal") == "false":
             el(group, "path", d=f"M{num(b.x)},{num(b.y + HEADER)} h{num(b.w)}", stroke=style.stroke)
-            lines = sh.fit_lines(sh.wrap_text(name, b.w - 8), 1, b.w - 8)
+            lines = sh.layout_text(name, b.w - 8, 1)
             sh.text_block(group, lines, b.cx, b.y + HEADER / 2, style.text)
         elif _kind(shape.elem) == "participant" or name:
             el(group, "path", d=f"M{num(b.x + HEADER)},{num(b.y)} v{num(b.h)}", stroke=style.stroke)
@@ -334,10 +334,8 @@ class _Drawing:
         b = shape.box
         bracket = f"M{num(b.x + 12)},{num(b.y)} H{num(b.x)} V{num(b.y + b.h)} H{num(b.x + 12)}"
         el(group, "path", d=bracket, fill="none", stroke=style.stroke)
-        lines = sh.wrap_text(_name(shape.elem), b.w - 10)
-        sh.text_block(
-            group, sh.fit_lines(lines, int(b.h // LINE_HEIGHT), b.w - 10), b.cx, b.cy, style.text
-        )
+        lines = sh.layout_text(_name(shape.elem), b.w - 10, int(b.h // LINE_HEIGHT))
+        sh.text_block(group, lines, b.cx, b.cy, style.text)
 
     def _activity(self, group: etree._Element, shape: Shape, style: sh.Style) -> None:
         b, elem, kind = shape.box, shape.elem, _kind(shape.elem)
@@ -354,14 +352,15 @@ class _Drawing:
         sh.bottom_markers(group, markers, b.cx, b.y + b.h - 2, style.stroke)
         room = b.w - 12
         if expanded:  # the name goes at the top; the inside holds the sub-process's own shapes
-            lines = sh.fit_lines(sh.wrap_text(_name(elem), room), 2, room)
+            lines = sh.layout_text(_name(elem), room, 2)
             sh.text_block(group, lines, b.cx, b.y + 8 + len(lines) * LINE_HEIGHT / 2, style.text)
             return
-        # Leave the top strip to the type glyph and the bottom strip to loop markers.
-        lines = sh.wrap_text(_name(elem), room)
-        usable = b.h - (16 if has_glyph else 6) - (16 if markers else 6)
-        lines = sh.fit_lines(lines, int(usable // LINE_HEIGHT), room)
-        sh.text_block(group, lines, b.cx, b.cy, style.text)
+        # Centre the name, but keep it clear of the type glyph above and loop markers below.
+        top = b.y + (20 if has_glyph else 6)
+        bottom = b.y + b.h - (16 if markers else 6)
+        lines = sh.layout_text(_name(elem), room, int((bottom - top) // LINE_HEIGHT))
+        half = len(lines) * LINE_HEIGHT / 2
+        sh.text_block(group, lines, b.cx, min(max(b.cy, top + half), bottom - half), style.text)
 
     @staticmethod
     def _loop_markers(elem: etree._Element) -> list[str]:
@@ -401,20 +400,40 @@ class _Drawing:
         self._external_label(group, shape, style)
 
     def _external_label(self, group: etree._Element, shape: Shape, style: sh.Style) -> None:
-        """An event's or gateway's name at its label bounds, or just below the shape."""
-        b = shape.box
-        top = shape.label.y if shape.label else b.y + b.h + 5
-        cx = shape.label.cx if shape.label else b.cx
-        self._label(group, _name(shape.elem), cx, top, style.text)
+        """An event's or gateway's name at its label bounds, or just below the shape.
 
-    def _label(self, group: etree._Element, text: str, cx: float, top: float, fill: str) -> None:
-        """A name outside any shape, centred on cx and wrapped the way bpmn.io wraps it."""
-        lines = sh.fit_lines(sh.wrap_text(text, EXTERNAL_LABEL_WIDTH), 4, EXTERNAL_LABEL_WIDTH)
+        A label the file puts beside the shape grows away from it, so a name wider than we
+        expect never runs into the shape.
+        """
+        b, label, name = shape.box, shape.label, _name(shape.elem)
+        if label is None:
+            self._label(group, name, b.cx, b.y + b.h + 5, style.text)
+        elif label.x >= b.x + b.w - 2:
+            self._label(group, name, label.x, label.y, style.text, label.w, "start")
+        elif label.x + label.w <= b.x + 2:
+            self._label(group, name, label.x + label.w, label.y, style.text, label.w, "end")
+        else:
+            self._label(group, name, label.cx, label.y, style.text, label.w)
+
+    def _label(
+        self,
+        group: etree._Element,
+        text: str,
+        x: float,
+        top: float,
+        fill: str,
+        width: float = 0,
+        anchor: str = "middle",
+    ) -> None:
+        """A name outside any shape, wrapped at bpmn.io's width or the file's label width."""
+        width = max(width, EXTERNAL_LABEL_WIDTH)
+        lines = sh.layout_text(text, width, 4)
         if lines:
             height = len(lines) * LINE_HEIGHT
-            sh.text_block(group, lines, cx, top + height / 2, fill, halo=True)
-            width = max(sh.text_width(line) for line in lines)
-            self._include(cx - width / 2, top, width, height)
+            sh.text_block(group, lines, x, top + height / 2, fill, halo=True, anchor=anchor)
+            used = max(sh.text_width(line) for line in lines)
+            left = {"start": x, "end": x - used}.get(anchor, x - used / 2)
+            self._include(left, top, used, height)
 
     def _edge_state(self, elem: etree._Element) -> str:
         """A sequence flow counts as done when both its ends are done, unless given a state."""
@@ -458,7 +477,7 @@ class _Drawing:
         for x, y in pts:
             self._include(x, y, 0, 0)
         if edge.label:
-            self._label(group, _name(elem), edge.label.cx, edge.label.y, style.text)
+            self._label(group, _name(elem), edge.label.cx, edge.label.y, style.text, edge.label.w)
         else:
             cx, cy = sh.midpoint(pts)
             self._label(group, _name(elem), cx + 4, cy + 4, style.text)

@@ -10,6 +10,7 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass
+from itertools import pairwise
 
 from lxml import etree
 
@@ -114,10 +115,10 @@ def rect(parent: etree._Element, box: Box, **attrs) -> etree._Element:
     return node
 
 
-def placed(parent: etree._Element, x: float, y: float, scale: float = 1) -> etree._Element:
+def placed(parent: etree._Element, x: float, y: float, scale: float = 1, **attrs) -> etree._Element:
     """A <g> whose origin is (x, y), so a glyph can be drawn with fixed, readable path data."""
     move = f"translate({num(x)} {num(y)})"
-    return el(parent, "g", transform=move if scale == 1 else f"{move} scale({scale:.3f})")
+    return el(parent, "g", transform=move if scale == 1 else f"{move} scale({scale:.3f})", **attrs)
 
 
 def points(coords: list[tuple[float, float]]) -> str:
@@ -178,34 +179,53 @@ def wrap_text(text: str, max_width: float, size: float = FONT_SIZE) -> list[str]
     return lines if any(lines) else []
 
 
-def fit_lines(lines: list[str], max_lines: int, max_width: float) -> list[str]:
-    """Keep at most `max_lines`, marking the cut with an ellipsis that still fits the width."""
-    if len(lines) <= max(max_lines, 1):
+def layout_text(text: str, max_width: float, max_lines: int) -> list[str]:
+    """The lines to draw: cut with an ellipsis if they do not fit.
+
+    A short last line (an orphan like 托 under 无经费，不予委) is avoided by narrowing the width
+    while the line count holds.
+    """
+    lines = wrap_text(text, max_width)
+    max_lines = max(max_lines, 1)
+    if len(lines) > max_lines:
+        kept = lines[:max_lines]
+        last = kept[-1]
+        while last and text_width(last + ELLIPSIS) > max_width:
+            last = last[:-1]
+        return kept[:-1] + [last + ELLIPSIS]
+    if len(lines) < 2 or text_width(lines[-1]) >= max_width / 3:
         return lines
-    kept = lines[: max(max_lines, 1)]
-    last = kept[-1]
-    while last and text_width(last + ELLIPSIS) > max_width:
-        last = last[:-1]
-    kept[-1] = last + ELLIPSIS
-    return kept
+    while max_width > FONT_SIZE:
+        narrower = wrap_text(text, max_width - FONT_SIZE / 2)
+        if len(narrower) != len(lines):
+            break
+        lines, max_width = narrower, max_width - FONT_SIZE / 2
+    return lines
 
 
 def text_block(
-    parent: etree._Element, lines: list[str], cx: float, cy: float, fill: str, halo: bool = False
+    parent: etree._Element,
+    lines: list[str],
+    x: float,
+    cy: float,
+    fill: str,
+    halo: bool = False,
+    anchor: str = "middle",
 ) -> None:
-    """Lines centred on (cx, cy); `halo` draws a white outline so text stays legible over lines."""
+    """Lines centred vertically on cy, aligned on x by `anchor` (start, middle or end).
+
+    `halo` draws a white outline so the text stays legible where it crosses a line.
+    """
     if not lines:
         return
-    node = el(parent, "text", x=cx, text_anchor="middle", fill=fill)
+    outline = {"stroke": "#ffffff", "stroke_width": 3, "stroke_linejoin": "round"}
+    node = el(parent, "text", x=x, text_anchor=anchor, fill=fill, **(outline if halo else {}))
     if halo:
-        node.set("stroke", "#ffffff")
-        node.set("stroke-width", "3")
-        node.set("stroke-linejoin", "round")
-        node.set("paint-order", "stroke")
+        node.set("paint-order", "stroke")  # the outline goes under the letters, not over them
     top = cy - len(lines) * LINE_HEIGHT / 2
     for i, line in enumerate(lines):
         # The baseline sits a little below the middle of each line box (about 0.35em).
-        el(node, "tspan", line, x=cx, y=top + LINE_HEIGHT * (i + 0.5) + FONT_SIZE * 0.35)
+        el(node, "tspan", line, x=x, y=top + LINE_HEIGHT * (i + 0.5) + FONT_SIZE * 0.35)
 
 
 def vertical_text(
@@ -288,8 +308,7 @@ def badge(parent: etree._Element, state: str, cx: float, cy: float) -> None:
     """A round badge whose glyph tells the state without relying on colour."""
     if state not in _BADGE_GLYPHS:
         return
-    group = placed(parent, cx, cy)
-    group.set("class", "bpmn-badge")
+    group = placed(parent, cx, cy, class_="bpmn-badge")
     el(group, "circle", r=8, fill=STYLES[state].stroke, stroke="#ffffff", stroke_width=1.5)
     el(
         group,
@@ -337,9 +356,8 @@ def task_glyph(parent: etree._Element, kind: str, x: float, y: float, colour: st
     """The task type's marker in the top-left corner; False if the type has none."""
     if kind not in _TASK_GLYPHS:
         return False
-    group = placed(parent, x, y)
     # currentColor lets fills follow the state colour set once on the group.
-    group.attrib.update({"color": colour, "stroke": colour, "fill": "none", "stroke-width": "1.2"})
+    group = placed(parent, x, y, color=colour, stroke=colour, fill="none", stroke_width=1.2)
     for tag, attrs in _TASK_GLYPHS[kind]:
         el(group, tag, **attrs)
     return True
@@ -400,18 +418,19 @@ def event_glyph(
     """The inner symbol of an event; `filled` for throwing and end events, as in BPMN."""
     if kind not in _EVENT_GLYPHS:
         return
-    group = placed(parent, cx, cy, r / 18)
-    group.attrib.update(
-        {
-            "color": colour,
-            "stroke": colour,
-            "stroke-width": "1.3",
-            "stroke-linejoin": "round",
-            "fill": colour if filled else "#ffffff",
-        }
+    fill, contrast = (colour, "#ffffff") if filled else ("#ffffff", colour)
+    group = placed(
+        parent,
+        cx,
+        cy,
+        r / 18,
+        color=colour,
+        stroke=colour,
+        fill=fill,
+        stroke_width=1.3,
+        stroke_linejoin="round",
     )
     for tag, attrs in _EVENT_GLYPHS[kind]:
-        contrast = "#ffffff" if filled else colour
         attrs = {k: contrast if v == _CONTRAST else v for k, v in attrs.items()}
         el(group, tag, **attrs)
 
@@ -444,15 +463,16 @@ def gateway_glyph(
 ) -> None:
     if kind not in _GATEWAY_GLYPHS:
         return
-    group = placed(parent, cx, cy, size / 50)
-    group.attrib.update(
-        {
-            "stroke": colour,
-            "stroke-width": "3.5",
-            "stroke-linecap": "round",
-            "stroke-linejoin": "round",
-            "fill": "none",
-        }
+    group = placed(
+        parent,
+        cx,
+        cy,
+        size / 50,
+        stroke=colour,
+        stroke_width=3.5,
+        fill="none",
+        stroke_linecap="round",
+        stroke_linejoin="round",
     )
     for tag, attrs in _GATEWAY_GLYPHS[kind]:
         el(group, tag, **attrs)
@@ -495,7 +515,7 @@ def start_marks(
         )
     if default:
         # A slash across the line, a little way out so it clears the source's border.
-        px, py = x + ux * (24 if conditional else 12), y + uy * (24 if conditional else 12)
+        px, py = x + ux * (22 if conditional else 9), y + uy * (22 if conditional else 9)
         a = (px - (ux - nx) * 4.5, py - (uy - ny) * 4.5)
         b = (px + (ux - nx) * 4.5, py + (uy - ny) * 4.5)
         el(
@@ -510,7 +530,7 @@ def start_marks(
 
 def midpoint(pts: list[tuple[float, float]]) -> tuple[float, float]:
     """The point halfway along a polyline, where a flow's name goes if it has no label bounds."""
-    legs = list(zip(pts, pts[1:], strict=False))
+    legs = list(pairwise(pts))
     remaining = sum(math.dist(a, b) for a, b in legs) / 2
     for a, b in legs:
         length = math.dist(a, b)
