@@ -28,11 +28,12 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     security.check_production_settings(app)
     app.extensions["db"] = Database(app.config["DATABASE_URL"])
 
-    from . import cli, errors, health
+    from . import cli, errors, health, idempotency
     from .api import register_api
 
     app.register_blueprint(health.bp)
     register_api(app)
+    idempotency.install(app)
     errors.register(app)  # after the API, so these handlers replace flask-smorest's
     _register_web(app)
     cli.register(app)

@@ -19,6 +19,7 @@ from workflows.models import User
 from workflows.service import Actor
 
 RUNTIME_TABLES = [
+    "idempotency_record",
     "audit_event",
     "ledger_entry",
     "signature",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
@@ -66,7 +67,12 @@ def make_engine(url: str, *, immediate: bool = False, pool_size: int | None = No
 
 
 class Database:
-    """The engines and session factories of one database."""
+    """The engines and session factories of one database.
+
+    `write()` blocks nest: an inner block joins the outer transaction (and `read()` inside a
+    write block reads through it), so a caller can wrap several service calls, or a service call
+    and its idempotency record, into one atomic unit.
+    """
 
     def __init__(self, url: str | None = None):
         self.url = normalise_url(url or default_url())
@@ -76,9 +82,14 @@ class Database:
         self.write_engine = make_engine(self.url, immediate=True) if self.is_sqlite else self.engine
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(self.write_engine, expire_on_commit=False)
+        self._current: ContextVar[Session | None] = ContextVar(f"write-{id(self)}", default=None)
 
     @contextmanager
     def read(self) -> Iterator[Session]:
+        outer = self._current.get()
+        if outer is not None:
+            yield outer
+            return
         # Closing (not rolling back) ends the transaction and keeps loaded objects readable.
         with self._read() as session:
             yield session
@@ -86,8 +97,16 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """One transaction: commits when the block ends, rolls everything back on error."""
+        outer = self._current.get()
+        if outer is not None:
+            yield outer
+            return
         with self._write() as session, session.begin():
-            yield session
+            token = self._current.set(session)
+            try:
+                yield session
+            finally:
+                self._current.reset(token)
 
     def dispose(self) -> None:
         self.engine.dispose()
