@@ -9,7 +9,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
-from workflows import demo, migrate, service
+from workflows import consistency, demo, migrate, service
 
 from . import get_db
 
@@ -44,6 +44,16 @@ def register(app: Flask) -> None:
         with get_db().write() as session:
             for key, version, created in demo.deploy_bundled(session):
                 click.echo(f"{key} v{version} {'deployed' if created else 'unchanged'}")
+
+    @app.cli.command("check-consistency")
+    def check_consistency() -> None:
+        """Compare every instance's rows with its engine state; exit 1 on any problem."""
+        checked, problems = consistency.check_all(get_db())
+        for problem in problems:
+            click.echo(str(problem))
+        click.echo(f"checked {checked} instance(s): {len(problems)} problem(s)")
+        if problems:
+            raise SystemExit(1)
 
     @app.cli.command("timer-worker")
     @click.option("--interval", default=5.0, help="Seconds between polls.")

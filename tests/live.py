@@ -4,9 +4,11 @@ gunicorn on a free loopback port."""
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -44,6 +46,7 @@ class LiveServer:
         self.workers = workers
         self.env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "t" * 48, **(extra_env or {})}
         self.proc: subprocess.Popen | None = None
+        self.log = tempfile.TemporaryFile()
 
     def start(self) -> LiveServer:
         self.proc = subprocess.Popen(
@@ -60,12 +63,14 @@ class LiveServer:
             cwd=ROOT,
             env=self.env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=self.log,  # a file, not a pipe: a full pipe would stall the server
+            start_new_session=True,  # its own process group, so kill() reaches every worker
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError("gunicorn exited: " + self.proc.stderr.read().decode()[-2000:])
+                self.log.seek(0)
+                raise RuntimeError("gunicorn exited: " + self.log.read().decode()[-2000:])
             try:
                 if requests.get(self.base + "/readyz", timeout=5).status_code == 200:
                     return self
@@ -73,6 +78,12 @@ class LiveServer:
                 pass
             time.sleep(0.2)
         raise RuntimeError("gunicorn did not become ready")
+
+    def kill(self) -> None:
+        """SIGKILL the master and every worker at once: a crash, not a shutdown."""
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:

@@ -59,7 +59,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "common.back": ("返回", "Back"),
     "common.previous": ("上一页", "Previous"),
     "common.next": ("下一页", "Next"),
-    "common.page_of": ("第 {page} / {pages} 页，共 {total} 条", "Page {page} of {pages}, {total} in all"),
+    "common.page_of": (
+        "第 {page} / {pages} 页，共 {total} 条",
+        "Page {page} of {pages}, {total} in all",
+    ),
     "common.pagination": ("分页", "Pagination"),
     "common.required": ("必填", "required"),
     "common.optional": ("选填", "optional"),
@@ -85,6 +88,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "error.405": ("不支持的操作", "Method not allowed"),
     "error.409": ("操作冲突", "Conflict"),
     "error.413": ("文件过大", "Too large"),
+    "error.429": ("尝试次数过多", "Too many attempts"),
     "error.500": ("服务器内部错误", "Internal error"),
     "error.csrf": (
         "表单已过期或来源不明，请返回刷新页面后重试。",
@@ -189,7 +193,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "new.item": ("清单事项", "Catalog item"),
     "new.item_search": ("搜索事项", "Search items"),
     "new.item_search_placeholder": ("名称或编码，如 A01、低保", "Name or code, e.g. A01"),
-    "new.item_unlisted": ("（清单外事项，需区审核办复审）", "(not in the catalog: district review)"),
+    "new.item_unlisted": (
+        "（清单外事项，需区审核办复审）",
+        "(not in the catalog: district review)",
+    ),
     "new.item_hint": (
         "清单外事项需经区社区工作准入审核办复审。",
         "Items not in the catalog need a second review by the district access office.",
@@ -203,7 +210,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "new.whole_street": ("整个街道", "Whole street"),
     "new.selected": ("已选 {n} 个", "{n} selected"),
     "new.amount": ("每个社区经费（元）", "Funds per community (yuan)"),
-    "new.amount_hint": ("如 5000.00；协助事项必须附带经费。", "E.g. 5000.00; assisted work must bring funds."),
+    "new.amount_hint": (
+        "如 5000.00；协助事项必须附带经费。",
+        "E.g. 5000.00; assisted work must bring funds.",
+    ),
     "new.due_date": ("完成期限", "Due date"),
     "new.description": ("工作内容", "Description of the work"),
     "new.legal_basis": ("依据", "Legal basis"),
@@ -279,7 +289,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "money.total": ("合计", "Total"),
     # agreement
     "agreement.title": ("社区工作事项委托协议", "Community work handoff agreement"),
-    "agreement.none": ("协议尚未起草（审核通过后起草）。", "Not drafted yet (drafted after review)."),
+    "agreement.none": (
+        "协议尚未起草（审核通过后起草）。",
+        "Not drafted yet (drafted after review).",
+    ),
     "agreement.number": ("协议编号", "Agreement no."),
     "agreement.status": ("协议状态", "Status"),
     "agreement.party_a": ("委托方（甲方）", "Principal (party A)"),

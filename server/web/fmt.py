@@ -1,0 +1,133 @@
+"""Formatting for the pages: Beijing time, money in yuan, labels of data values."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from workflows import clock
+from workflows.forms import fen_to_yuan
+
+from .i18n import t, t_or
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+DIGITS = "零壹贰叁肆伍陆柒捌玖"
+SMALL_UNITS = ("", "拾", "佰", "仟")
+BIG_UNITS = ("", "万", "亿", "万亿")
+
+
+def local(dt: datetime | None) -> datetime | None:
+    return dt.astimezone(SHANGHAI) if dt is not None else None
+
+
+def when(dt: datetime | None, with_seconds: bool = False) -> str:
+    if dt is None:
+        return ""
+    return local(dt).strftime("%Y-%m-%d %H:%M:%S" if with_seconds else "%Y-%m-%d %H:%M")
+
+
+def iso(dt: datetime | date | None) -> str:
+    if dt is None:
+        return ""
+    return local(dt).isoformat() if isinstance(dt, datetime) else dt.isoformat()
+
+
+def yuan(fen: int | None) -> str:
+    """12345600 -> '123,456.00'."""
+    text = fen_to_yuan(int(fen or 0))
+    whole, _, cents = text.partition(".")
+    return f"{int(whole):,}.{cents}"
+
+
+def yuan_str(value: str | None) -> str:
+    """A yuan string from the data ('5000.00') grouped like yuan()."""
+    try:
+        return yuan(int(Decimal(str(value)) * 100))
+    except (ArithmeticError, ValueError):
+        return str(value or "")
+
+
+def rmb_words(fen: int) -> str:
+    """Chinese uppercase amount for the printed agreement: 500000 -> 人民币伍仟元整."""
+    fen = int(fen)
+    if fen < 0:
+        return ""
+    whole, cents = divmod(fen, 100)
+    jiao, fen_part = divmod(cents, 10)
+    out = "人民币"
+    if whole:
+        out += _integer_words(whole) + "元"
+    if not jiao and not fen_part:
+        return out + ("整" if whole else "零元整")
+    if jiao:
+        out += DIGITS[jiao] + "角"
+    elif whole:
+        out += "零"
+    if fen_part:
+        out += DIGITS[fen_part] + "分"
+    return out
+
+
+def _integer_words(n: int) -> str:
+    groups: list[int] = []
+    while n:
+        n, rest = divmod(n, 10000)
+        groups.append(rest)
+    out = ""
+    zero_pending = False
+    for index in range(len(groups) - 1, -1, -1):
+        group = groups[index]
+        if group == 0:
+            zero_pending = bool(out)
+            continue
+        if out and (zero_pending or group < 1000):
+            out += "零"
+        out += _group_words(group) + BIG_UNITS[index]
+        zero_pending = False
+    return out
+
+
+def _group_words(n: int) -> str:
+    digits = [int(c) for c in f"{n:04d}"]
+    out, zero = "", False
+    for i, d in enumerate(digits):
+        unit = SMALL_UNITS[3 - i]
+        if d == 0:
+            zero = bool(out)
+            continue
+        if zero:
+            out += "零"
+            zero = False
+        out += DIGITS[d] + unit
+    return out
+
+
+def is_overdue(task: Any) -> bool:
+    return bool(task.status == "open" and task.due_at is not None and task.due_at < clock.now())
+
+
+def state_label(instance: Any) -> str:
+    """The state a person cares about: the outcome when finished, else the status."""
+    if instance.outcome:
+        return t(f"outcome.{instance.outcome}")
+    return t(f"state.{instance.status}")
+
+
+def state_class(instance: Any) -> str:
+    if instance.status == "running":
+        return "running"
+    if instance.outcome == "completed":
+        return "ok"
+    if instance.status == "error":
+        return "bad"
+    return "stopped"
+
+
+def task_name(key: str, name: str = "") -> str:
+    return t_or(f"taskname.{key}", name or key)
+
+
+def decision(value: Any) -> str:
+    return t_or(f"decision.{value}", "") or str(value)
