@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 DEFAULT_SQLITE_PATH = Path("var") / "handoff.sqlite3"
 
@@ -62,8 +63,28 @@ def make_engine(url: str, *, immediate: bool = False, pool_size: int | None = No
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         _prepare_sqlite(engine, immediate)
         return engine
+    return create_engine(url, **_postgres_options(pool_size))
+
+
+def _postgres_options(pool_size: int | None) -> dict:
+    """Pool sizing per process from the environment; DB_POOL=none hands pooling to pgbouncer.
+
+    Behind pgbouncer in transaction mode, server-side prepared statements must be off
+    (PGBOUNCER=1 sets psycopg's prepare_threshold to None).
+    """
+    connect_args: dict = {"connect_timeout": int(os.environ.get("DB_CONNECT_TIMEOUT", "10"))}
+    if os.environ.get("PGBOUNCER") == "1":
+        connect_args["prepare_threshold"] = None
+    if os.environ.get("DB_POOL") == "none":
+        return {"poolclass": NullPool, "connect_args": connect_args}
     size = pool_size or int(os.environ.get("DB_POOL_SIZE", "5"))
-    return create_engine(url, pool_size=size, max_overflow=size, pool_pre_ping=True)
+    return {
+        "pool_size": size,
+        "max_overflow": int(os.environ.get("DB_MAX_OVERFLOW", str(size))),
+        "pool_pre_ping": True,
+        "pool_recycle": int(os.environ.get("DB_POOL_RECYCLE", "1800")),
+        "connect_args": connect_args,
+    }
 
 
 class Database:
