@@ -19,6 +19,8 @@ from workflows.models import User
 from workflows.service import Actor
 
 RUNTIME_TABLES = [
+    "attachment_blob",
+    "attachment",
     "idempotency_record",
     "audit_event",
     "ledger_entry",

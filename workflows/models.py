@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -318,3 +319,31 @@ class IdempotencyRecord(Base):
     response_body: Mapped[str | None] = mapped_column(Text)
     content_type: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class Attachment(Base):
+    """A file added to a task (e.g. the committee's work report); its bytes live in the store."""
+
+    __tablename__ = "attachment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("task.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(255), unique=True)
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    uploaded_by: Mapped[User] = relationship(lazy="joined")
+
+
+class AttachmentBlob(Base):
+    """The bytes of attachments when the store is the database (the default: no local files)."""
+
+    __tablename__ = "attachment_blob"
+
+    storage_key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    content: Mapped[bytes] = mapped_column(LargeBinary)

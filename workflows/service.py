@@ -169,7 +169,7 @@ def _lock_instance(session: Session, instance_id: int) -> ProcessInstance:
     return instance
 
 
-def _locked_task(session: Session, task_id: int) -> tuple[Task, ProcessInstance]:
+def locked_task(session: Session, task_id: int) -> tuple[Task, ProcessInstance]:
     """Lock the task's instance, then read the task as it is now."""
     instance_id = session.scalar(select(Task.instance_id).where(Task.id == task_id))
     if instance_id is None:
@@ -186,7 +186,7 @@ def _visible(task: Task, actor: Actor) -> None:
         raise Forbidden("this task is not in your inbox")
 
 
-def _actionable(task: Task, actor: Actor) -> None:
+def ensure_actionable(task: Task, actor: Actor) -> None:
     _visible(task, actor)
     if task.status != "open":
         raise Conflict(f"task is already {task.status}")
@@ -199,8 +199,8 @@ def _actionable(task: Task, actor: Actor) -> None:
 
 def complete_task(db: Database, task_id: int, actor: Actor, data: Any) -> dict[str, Any]:
     with db.write() as session:
-        task, instance = _locked_task(session, task_id)
-        _actionable(task, actor)
+        task, instance = locked_task(session, task_id)
+        ensure_actionable(task, actor)
         if instance.status != "running":
             raise Conflict(f"instance is {instance.status}")
         parsed = definitions.loaded(instance.definition)
@@ -245,8 +245,8 @@ def complete_task(db: Database, task_id: int, actor: Actor, data: Any) -> dict[s
 
 def claim_task(db: Database, task_id: int, actor: Actor) -> Task:
     with db.write() as session:
-        task, instance = _locked_task(session, task_id)
-        _actionable(task, actor)
+        task, instance = locked_task(session, task_id)
+        ensure_actionable(task, actor)
         if task.assignee_id != actor.user_id:
             task.assignee_id, task.claimed_at = actor.user_id, clock.now()
             audit.record(
@@ -262,7 +262,7 @@ def claim_task(db: Database, task_id: int, actor: Actor) -> Task:
 
 def unclaim_task(db: Database, task_id: int, actor: Actor) -> Task:
     with db.write() as session:
-        task, instance = _locked_task(session, task_id)
+        task, instance = locked_task(session, task_id)
         _visible(task, actor)
         if task.status != "open":
             raise Conflict(f"task is already {task.status}")
@@ -285,8 +285,8 @@ def unclaim_task(db: Database, task_id: int, actor: Actor) -> Task:
 def delegate_task(db: Database, task_id: int, actor: Actor, username: str) -> Task:
     """Hand the task to a colleague: someone with a membership in the task's org unit."""
     with db.write() as session:
-        task, instance = _locked_task(session, task_id)
-        _actionable(task, actor)
+        task, instance = locked_task(session, task_id)
+        ensure_actionable(task, actor)
         target = session.scalar(select(User).where(User.username == username))
         if target is None or not target.is_active:
             raise Invalid("no such active user", {"username": "用户不存在 no such active user"})

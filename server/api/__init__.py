@@ -5,9 +5,18 @@ from __future__ import annotations
 from flask import Flask
 from flask_smorest import Api
 
-from . import accounts, admin, definitions, instances, requests, tasks
+from . import accounts, admin, attachments, definitions, instances, reports, requests, tasks
 
-BLUEPRINTS = (accounts.blp, admin.blp, requests.blp, instances.blp, tasks.blp, definitions.blp)
+BLUEPRINTS = (
+    accounts.blp,
+    admin.blp,
+    requests.blp,
+    instances.blp,
+    tasks.blp,
+    definitions.blp,
+    attachments.blp,
+    reports.blp,
+)
 
 
 def register_api(app: Flask) -> Api:
