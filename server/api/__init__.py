@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_smorest import Api
 
-from . import accounts, admin, attachments, definitions, instances, reports, requests, tasks
+from . import accounts, admin, attachments, definitions, instances, requests, tasks
 
 BLUEPRINTS = (
     accounts.blp,
@@ -15,7 +15,6 @@ BLUEPRINTS = (
     tasks.blp,
     definitions.blp,
     attachments.blp,
-    reports.blp,
 )
 
 
