@@ -46,6 +46,8 @@ def login_required(fn: Callable[..., Any]) -> Callable[..., Any]:
         g.actor = actor
         return fn(*args, **kwargs)
 
+    # documented in the OpenAPI description (server.api.contract)
+    wrapper.api_errors = frozenset(getattr(fn, "api_errors", ())) | {401}
     return wrapper
 
 
@@ -57,6 +59,7 @@ def admin_required(fn: Callable[..., Any]) -> Callable[..., Any]:
             raise Forbidden("administrators only")
         return fn(*args, **kwargs)
 
+    wrapper.api_errors = frozenset(getattr(fn, "api_errors", ())) | {401, 403}
     return wrapper
 
 

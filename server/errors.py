@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import math
 
 from flask import Flask, jsonify, request
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
+from workflows import clock
 from workflows.accounts import LoginThrottled
 from workflows.errors import (
     Conflict,
@@ -81,7 +83,8 @@ def register(app: Flask) -> None:
         resp, status = error_response(
             429, "throttled", "登录失败次数过多，请稍后再试 too many failed sign-ins, try later"
         )
-        resp.headers["Retry-After"] = "300"
+        seconds = math.ceil((exc.until - clock.now()).total_seconds())
+        resp.headers["Retry-After"] = str(max(1, seconds))  # until the lock ends
         return resp, status
 
     @app.errorhandler(HTTPException)
@@ -106,7 +109,16 @@ def register(app: Flask) -> None:
             422: "invalid",
         }.get(exc.code, "error")
         message = exc.description if exc.code != 422 else "输入有误 invalid input"
-        return error_response(exc.code or 500, code, message, fields)
+        if exc.code == 413:
+            limit = request.max_content_length
+            message = "请求体过大 request body too large" + (
+                f" (at most {limit // 1024} KiB)" if limit else ""
+            )
+        resp, status = error_response(exc.code or 500, code, message, fields)
+        for name, value in exc.get_headers():  # Allow on a 405, Retry-After …
+            if name.lower() != "content-type":
+                resp.headers[name] = value
+        return resp, status
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

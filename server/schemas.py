@@ -5,15 +5,18 @@ Times are answered in Asia/Shanghai with their offset; money is a yuan string wi
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from workflows import clock
 from workflows.forms import fen_to_yuan
 from workflows.routing import ALL_ROLES
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+# Every id is a 32-bit integer column on both databases: larger ids cannot exist.
+MAX_ID = 2**31 - 1
 ORG_KINDS = ("district", "street", "community", "department", "finance", "access_office")
 CATEGORIES = (
     "assisted",
@@ -29,9 +32,56 @@ class LocalDateTime(fields.DateTime):
         return None if value is None else value.astimezone(SHANGHAI).isoformat()
 
 
+def computed(fn, type_: str = "string", *, nullable: bool = False, **metadata) -> fields.Function:
+    """A read-only field computed from the object, documented with its JSON type."""
+    return fields.Function(fn, allow_none=nullable, metadata={"type": type_, **metadata})
+
+
+def _storable_instant(value: datetime) -> None:
+    """Refuse aware datetimes that have no UTC equivalent (year 1 minus an offset, 9999 plus)."""
+    try:
+        instant = value.astimezone(UTC)
+    except (OverflowError, ValueError):
+        instant = None
+    if instant is None or not 1 < instant.year < 9999:
+        raise ValidationError("日期时间超出范围 date-time out of range")
+
+
 class Strict(Schema):
     class Meta:
         unknown = RAISE
+
+
+# names and titles are one line of text: no control characters (they break exports and logs)
+ONE_LINE = validate.Regexp(r"^[^\x00-\x1f\x7f]*$", error="不能包含控制字符 no control characters")
+
+
+def name_field(*, required: bool = False, max_length: int = 200) -> fields.String:
+    return fields.String(
+        required=required, validate=[validate.Length(min=1, max=max_length), ONE_LINE]
+    )
+
+
+# --- errors ---------------------------------------------------------------------------------
+
+
+class ErrorBody(Strict):
+    code = fields.String(
+        required=True, metadata={"description": "machine-readable: invalid, not_found, conflict…"}
+    )
+    message = fields.String(required=True)
+    fields_ = fields.Dict(
+        data_key="fields",
+        keys=fields.String(),
+        values=fields.String(),
+        metadata={"description": "field name (dotted for nested fields) -> what is wrong"},
+    )
+
+
+class ErrorSchema(Strict):
+    """Every error answer: {"error": {"code", "message", "fields"?}}."""
+
+    error = fields.Nested(ErrorBody, required=True)
 
 
 # --- query strings --------------------------------------------------------------------------
@@ -51,9 +101,9 @@ class InboxQuery(PageQuery):
     role = fields.String(validate=validate.OneOf(ALL_ROLES))
     process = fields.String(validate=validate.Length(max=100))
     key = fields.String(validate=validate.Length(max=100))
-    request_id = fields.Integer(validate=validate.Range(min=1))
-    due_before = fields.AwareDateTime(default_timezone=SHANGHAI)
-    due_after = fields.AwareDateTime(default_timezone=SHANGHAI)
+    request_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
+    due_before = fields.AwareDateTime(default_timezone=SHANGHAI, validate=_storable_instant)
+    due_after = fields.AwareDateTime(default_timezone=SHANGHAI, validate=_storable_instant)
     overdue = fields.Boolean()
     claimed = fields.Boolean()
     q = fields.String(validate=validate.Length(max=200))
@@ -87,8 +137,8 @@ class MembershipIn(Strict):
 
 class MembershipOut(Schema):
     role = fields.String()
-    org_unit = fields.Function(lambda m: m.org_unit.code)
-    org_unit_name = fields.Function(lambda m: m.org_unit.name)
+    org_unit = computed(lambda m: m.org_unit.code)
+    org_unit_name = computed(lambda m: m.org_unit.name)
 
 
 class UserOut(Schema):
@@ -104,13 +154,13 @@ class UserCreate(Strict):
         required=True,
         validate=[validate.Length(min=2, max=64), validate.Regexp(r"^[A-Za-z0-9._-]+$")],
     )
-    display_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    display_name = name_field(required=True)
     password = fields.String(required=True, validate=validate.Length(min=10, max=200))
     memberships = fields.List(fields.Nested(MembershipIn), load_default=list)
 
 
 class UserPatch(Strict):
-    display_name = fields.String(validate=validate.Length(min=1, max=200))
+    display_name = name_field()
     password = fields.String(validate=validate.Length(min=10, max=200))
     is_active = fields.Boolean()
     memberships = fields.List(fields.Nested(MembershipIn))
@@ -121,7 +171,7 @@ class OrgUnitOut(Schema):
     code = fields.String()
     name = fields.String()
     kind = fields.String()
-    parent = fields.Function(lambda u: u.parent.code if u.parent else None)
+    parent = computed(lambda u: u.parent.code if u.parent else None, nullable=True)
 
 
 class OrgUnitCreate(Strict):
@@ -129,13 +179,13 @@ class OrgUnitCreate(Strict):
         required=True,
         validate=[validate.Length(min=1, max=64), validate.Regexp(r"^[A-Za-z0-9-]+$")],
     )
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name = name_field(required=True)
     kind = fields.String(required=True, validate=validate.OneOf(ORG_KINDS))
     parent = fields.String(allow_none=True, validate=validate.Length(max=64))
 
 
 class OrgUnitPatch(Strict):
-    name = fields.String(validate=validate.Length(min=1, max=200))
+    name = name_field()
     parent = fields.String(allow_none=True, validate=validate.Length(max=64))
 
 
@@ -159,14 +209,14 @@ class CatalogItemCreate(Strict):
         required=True,
         validate=[validate.Length(min=1, max=32), validate.Regexp(r"^[A-Za-z0-9-]+$")],
     )
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name = name_field(required=True)
     category = fields.String(required=True, validate=validate.OneOf(CATEGORIES))
     legal_basis = fields.String(load_default="", validate=validate.Length(max=500))
     active = fields.Boolean(load_default=True)
 
 
 class CatalogItemPatch(Strict):
-    name = fields.String(validate=validate.Length(min=1, max=200))
+    name = name_field()
     category = fields.String(validate=validate.OneOf(CATEGORIES))
     legal_basis = fields.String(validate=validate.Length(max=500))
     active = fields.Boolean()
@@ -183,7 +233,7 @@ class CatalogQuery(PageQuery):
 
 
 class RequestCreate(Strict):
-    title = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    title = name_field(required=True)
     item_code = fields.String(allow_none=True, validate=validate.Length(max=32))
     description = fields.String(load_default="", validate=validate.Length(max=20_000))
     legal_basis = fields.String(load_default="", validate=validate.Length(max=500))
@@ -199,28 +249,28 @@ class RequestCreate(Strict):
 
 class InstanceSummary(Schema):
     id = fields.Integer()
-    community_code = fields.Function(lambda i: i.community.code if i.community else None)
-    community_name = fields.Function(lambda i: i.community.name if i.community else None)
+    community_code = computed(lambda i: i.community.code if i.community else None, nullable=True)
+    community_name = computed(lambda i: i.community.name if i.community else None, nullable=True)
     state = fields.String(attribute="status")
-    outcome = fields.String()
+    outcome = fields.String(allow_none=True)
     title = fields.String()
     created_at = LocalDateTime()
-    completed_at = LocalDateTime()
+    completed_at = LocalDateTime(allow_none=True)
 
 
 class RequestOut(Schema):
     id = fields.Integer()
     number = fields.String()
     title = fields.String()
-    item_code = fields.String()
+    item_code = fields.String(allow_none=True)
     item_name = fields.String()
     item_category = fields.String()
     description = fields.String()
     legal_basis = fields.String()
-    department = fields.Function(lambda r: r.department.code)
-    department_name = fields.Function(lambda r: r.department.name)
-    amount = fields.Function(lambda r: fen_to_yuan(r.amount_fen))
-    due_date = fields.Date()
+    department = computed(lambda r: r.department.code)
+    department_name = computed(lambda r: r.department.name)
+    amount = computed(lambda r: fen_to_yuan(r.amount_fen), description="yuan, 2 places")
+    due_date = fields.Date(allow_none=True)
     created_at = LocalDateTime()
     instances = fields.List(fields.Nested(InstanceSummary))
 
@@ -231,20 +281,21 @@ class TaskOut(Schema):
     name = fields.String()
     title = fields.String()
     role = fields.String()
-    org_unit = fields.Function(lambda t: t.org_unit.code)
-    org_unit_name = fields.Function(lambda t: t.org_unit.name)
+    org_unit = computed(lambda t: t.org_unit.code)
+    org_unit_name = computed(lambda t: t.org_unit.name)
     instance_id = fields.Integer()
-    request_id = fields.Integer()
+    request_id = fields.Integer(allow_none=True)
     process = fields.String(attribute="process_key")
     status = fields.String()
-    assignee = fields.Function(lambda t: t.assignee.username if t.assignee else None)
+    assignee = computed(lambda t: t.assignee.username if t.assignee else None, nullable=True)
     created_at = LocalDateTime()
-    due_at = LocalDateTime()
-    overdue = fields.Function(
-        lambda t: bool(t.status == "open" and t.due_at is not None and t.due_at < clock.now())
+    due_at = LocalDateTime(allow_none=True)
+    overdue = computed(
+        lambda t: bool(t.status == "open" and t.due_at is not None and t.due_at < clock.now()),
+        "boolean",
     )
-    escalated = fields.Function(lambda t: t.escalated_at is not None)
-    completed_at = LocalDateTime()
+    escalated = computed(lambda t: t.escalated_at is not None, "boolean")
+    completed_at = LocalDateTime(allow_none=True)
 
 
 class FormOption(Schema):
@@ -267,7 +318,7 @@ class FormFieldOut(Schema):
 class TaskDetailOut(TaskOut):
     form = fields.List(fields.Nested(FormFieldOut))
     data = fields.Dict()
-    submitted = fields.Dict(attribute="submitted")
+    submitted = fields.Dict(attribute="submitted", allow_none=True)
 
 
 class CompleteIn(Strict):
@@ -294,19 +345,19 @@ class EventOut(Schema):
     id = fields.Integer()
     at = LocalDateTime()
     action = fields.String()
-    actor = fields.Function(lambda e: e.actor.username if e.actor else None)
-    actor_name = fields.Function(lambda e: e.actor.display_name if e.actor else "系统 system")
-    task_id = fields.Integer()
+    actor = computed(lambda e: e.actor.username if e.actor else None, nullable=True)
+    actor_name = computed(lambda e: e.actor.display_name if e.actor else "系统 system")
+    task_id = fields.Integer(allow_none=True)
     detail = fields.Dict()
 
 
 class SignatureOut(Schema):
     party = fields.String()
-    org_unit = fields.Function(lambda s: s.org_unit.code)
-    org_unit_name = fields.Function(lambda s: s.org_unit.name)
-    user = fields.Function(lambda s: s.user.username)
+    org_unit = computed(lambda s: s.org_unit.code)
+    org_unit_name = computed(lambda s: s.org_unit.name)
+    user = computed(lambda s: s.user.username)
     decision = fields.String()
-    comment = fields.String()
+    comment = fields.String(allow_none=True)
     signed_at = LocalDateTime()
 
 
@@ -314,40 +365,43 @@ class AgreementOut(Schema):
     number = fields.String()
     status = fields.String()
     content = fields.Dict()
-    amount = fields.Function(lambda a: fen_to_yuan(a.amount_fen))
+    amount = computed(lambda a: fen_to_yuan(a.amount_fen))
     created_at = LocalDateTime()
-    signed_at = LocalDateTime()
+    signed_at = LocalDateTime(allow_none=True)
     signatures = fields.List(fields.Nested(SignatureOut))
 
 
 class LedgerEntryOut(Schema):
     kind = fields.String()
-    amount = fields.Function(lambda e: fen_to_yuan(e.amount_fen))
-    voucher_no = fields.String()
-    transferred_on = fields.Date()
+    amount = computed(lambda e: fen_to_yuan(e.amount_fen))
+    voucher_no = fields.String(allow_none=True)
+    transferred_on = fields.Date(allow_none=True)
     at = LocalDateTime()
 
 
 class LedgerOut(Schema):
     entries = fields.List(fields.Nested(LedgerEntryOut))
-    agreed = fields.Function(lambda d: fen_to_yuan(d["agreed_fen"]))
-    transferred = fields.Function(lambda d: fen_to_yuan(d["transferred_fen"]))
-    outstanding = fields.Function(lambda d: fen_to_yuan(d["outstanding_fen"]))
+    agreed = computed(lambda d: fen_to_yuan(d["agreed_fen"]))
+    transferred = computed(lambda d: fen_to_yuan(d["transferred_fen"]))
+    outstanding = computed(lambda d: fen_to_yuan(d["outstanding_fen"]))
 
 
 class InstanceOut(Schema):
-    id = fields.Function(lambda d: d["instance"].id)
-    request_id = fields.Function(lambda d: d["instance"].request_id)
-    process = fields.Function(lambda d: d["instance"].definition.key)
-    version = fields.Function(lambda d: d["instance"].definition.version)
-    state = fields.Function(lambda d: d["instance"].status)
-    outcome = fields.Function(lambda d: d["instance"].outcome)
-    title = fields.Function(lambda d: d["instance"].title)
-    community_code = fields.Function(
-        lambda d: d["instance"].community.code if d["instance"].community else None
+    id = computed(lambda d: d["instance"].id, "integer")
+    request_id = computed(lambda d: d["instance"].request_id, "integer", nullable=True)
+    process = computed(lambda d: d["instance"].definition.key)
+    version = computed(lambda d: d["instance"].definition.version, "integer")
+    state = computed(
+        lambda d: d["instance"].status, enum=["running", "completed", "cancelled", "error"]
     )
-    created_at = fields.Function(
-        lambda d: d["instance"].created_at.astimezone(SHANGHAI).isoformat()
+    outcome = computed(lambda d: d["instance"].outcome, nullable=True)
+    title = computed(lambda d: d["instance"].title)
+    community_code = computed(
+        lambda d: d["instance"].community.code if d["instance"].community else None,
+        nullable=True,
+    )
+    created_at = computed(
+        lambda d: d["instance"].created_at.astimezone(SHANGHAI).isoformat(), format="date-time"
     )
     data = fields.Dict()
     open_tasks = fields.List(fields.Nested(TaskOut))

@@ -23,6 +23,15 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not-a-password")
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=5)
+# Passwords that never sign anyone in, even when they match (production refuses the demo password,
+# also for demo accounts seeded after the service started): see server.security.
+_refused_passwords: frozenset[str] = frozenset()
+
+
+def refuse_passwords(*passwords: str) -> None:
+    """From now on, in this process, these passwords sign nobody in."""
+    global _refused_passwords
+    _refused_passwords = _refused_passwords | frozenset(passwords)
 
 
 def hash_password(password: str) -> str:
@@ -43,15 +52,20 @@ class LoginThrottled(Exception):
 
 
 def authenticate(session: Session, username: str, password: str) -> User | None:
-    """The user for these credentials, or None; throttles after repeated failures."""
-    user = session.scalar(select(User).where(User.username == username))
+    """The user for these credentials, or None; throttles after repeated failures.
+
+    The user row is locked (FOR UPDATE on PostgreSQL; SQLite writers run one at a time) so that
+    simultaneous guesses are counted one after the other: no lost update of the failure count
+    lets a parallel attacker try more than MAX_FAILED_LOGINS passwords per lockout.
+    """
+    user = session.scalar(select(User).where(User.username == username).with_for_update())
     now = clock.now()
     if user is None or not user.is_active:
         verify_password(_DUMMY_HASH, password)
         return None
     if user.locked_until and user.locked_until > now:
         raise LoginThrottled(user.locked_until)
-    if not verify_password(user.password_hash, password):
+    if not verify_password(user.password_hash, password) or password in _refused_passwords:
         user.failed_logins += 1
         if user.failed_logins >= MAX_FAILED_LOGINS:
             user.locked_until, user.failed_logins = now + LOCKOUT, 0

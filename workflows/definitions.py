@@ -220,3 +220,15 @@ def loaded(definition: ProcessDefinition) -> ParsedProcess:
         parsed = parse_bpmn(definition.bpmn_xml)
         _cache_put(definition.id, parsed)
     return parsed
+
+
+def loaded_by_id(session: Session, definition_id: int) -> ParsedProcess:
+    """The parsed spec of a deployed definition by its id: from the cache without touching the
+    database (not even the definition row and its BPMN text), else loaded and parsed once."""
+    parsed = _cache.get(definition_id)
+    if parsed is None:
+        definition = session.get(ProcessDefinition, definition_id)
+        if definition is None:
+            raise LookupError(f"no process definition {definition_id}")
+        parsed = loaded(definition)
+    return parsed

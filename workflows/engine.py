@@ -8,12 +8,19 @@ running instance stays on the version it started with.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from copy import copy
+from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
-from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
+from SpiffWorkflow.bpmn.serializer.default.workflow import (
+    BpmnWorkflowConverter,
+    TaskConverter,
+    WorkflowConverter,
+)
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -29,11 +36,16 @@ SCRIPT_ENGINE = make_script_engine()
 
 
 class _SpeclessWorkflowConverter(BpmnWorkflowConverter):
-    """Leaves the spec out of the state and takes it back from the cached definition."""
+    """Leaves the spec out of the state and takes it back from the cached definition.
+
+    `to_dict` never converts the spec at all (converting it only to drop it cost more than the
+    task tree itself); the stored dictionary is otherwise exactly SpiffWorkflow's own.
+    """
 
     def to_dict(self, workflow):
-        dct = super().to_dict(workflow)
-        del dct["spec"], dct["subprocess_specs"]
+        dct = WorkflowConverter.to_dict(self, workflow)
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
         return dct
 
     def from_dict(self, dct):
@@ -47,17 +59,101 @@ class _SpeclessWorkflowConverter(BpmnWorkflowConverter):
         return workflow
 
 
+_PLAIN = (str, int, float, bool, type(None))
+_CONTAINERS = (dict, list, set)
+
+
+class _TaskConverter(TaskConverter):
+    """SpiffWorkflow's task format (data stored as a delta against the parent's data), written
+    and read with less overhead: ids are parsed once, empty and plain values skip the generic
+    registry walk."""
+
+    def to_dict(self, task):
+        tasks = task.workflow.tasks
+        parent = tasks.get(task._parent) if task._parent is not None else None
+        if parent is None:
+            data, delta = task.data, {}
+        else:
+            a, b = parent.data, task.data
+            delta = {
+                "updates": {k: v for k, v in b.items() if k not in a or v != a[k]},
+                "deletions": [k for k in a if k not in b],
+            }
+            data = {}
+        internal = task.internal_data
+        return {
+            "id": _str(task.id),
+            "parent": _str(task._parent) if parent is not None else None,
+            "children": [_str(child) for child in task._children],
+            "last_state_change": task.last_state_change,
+            "state": task._state,
+            "task_spec": task.task_spec.name,
+            "triggered": task.triggered,
+            "internal_data": self.registry.convert(internal) if internal else {},
+            "data": data,
+            "delta": delta,
+        }
+
+    def from_dict(self, dct, workflow):
+        task_spec = workflow.spec.task_specs.get(dct["task_spec"])
+        task = self.target_class(workflow, task_spec, state=dct["state"], id=_uuid(dct["id"]))
+        parent_id = dct["parent"]
+        task._parent = _uuid(parent_id) if parent_id is not None else None
+        task._children = [_uuid(child) for child in dct["children"]]
+        task.last_state_change = dct["last_state_change"]
+        task.triggered = dct["triggered"]
+        internal = dct["internal_data"]
+        task.internal_data = self.registry.restore(internal) if internal else {}
+        if isinstance(task_spec, CatchingEvent) and task.has_state(TaskState.WAITING):
+            workflow.top_workflow.event_manager.add_task(task)
+        delta = dct.get("delta")
+        parent = workflow.tasks.get(task._parent) if task._parent is not None else None
+        if delta and parent is not None:
+            # DeepMerge.merge({}, parent.data): a copy with mutable values copied one level deep
+            data = {
+                k: (copy(v) if isinstance(v, _CONTAINERS) else v) for k, v in parent.data.items()
+            }
+            updates = delta.get("updates", {})
+            if updates:
+                data.update(_restore(self.registry, updates))
+            for key in delta.get("deletions", ()):
+                data.pop(key, None)
+        else:
+            data = _restore(self.registry, dct["data"])
+        task.data = data
+        return task
+
+
+def _restore(registry, values: dict) -> dict:
+    if all(type(v) in _PLAIN for v in values.values()):
+        return dict(values)
+    return registry.restore(values)
+
+
+@lru_cache(maxsize=4096)
 def _uuid(value: str) -> UUID:
     return UUID(value)
 
 
+@lru_cache(maxsize=4096)
+def _str(value: UUID) -> str:
+    return str(value)
+
+
 _config = dict(DEFAULT_CONFIG)
 _config[BpmnWorkflow] = _SpeclessWorkflowConverter
+_config[SpiffTask] = _TaskConverter
 _SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(_config))
+
+
+# Set on a workflow made by `new_workflow` until its first projection sync: its instance can
+# have no task rows yet, so the projection need not look for any.
+FRESH = "_handoff_fresh"
 
 
 def new_workflow(parsed: ParsedProcess, data: dict[str, Any]) -> BpmnWorkflow:
     workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=SCRIPT_ENGINE)
+    setattr(workflow, FRESH, True)
     workflow.data.update(data)
     # The start task hands the workflow data to the first tasks.
     workflow.get_tasks(state=TaskState.READY)[0].data.update(data)
@@ -79,6 +175,34 @@ def advance(workflow: BpmnWorkflow) -> None:
     """Run automatic steps and fire due timers until only people or time can move it on."""
     workflow.refresh_timers()
     workflow.do_engine_steps()
+
+
+@dataclass
+class Snapshot:
+    """What the projection needs from a workflow, gathered in one walk of its task tree (the
+    same tasks, in the same order, as `ready_user_tasks` and `next_timer_at` find)."""
+
+    ready_user_tasks: list[SpiffTask]
+    next_timer_at: datetime | None
+
+
+def snapshot(workflow: BpmnWorkflow) -> Snapshot:
+    ready: list[SpiffTask] = []
+    dues: list[datetime] = []
+    for task in workflow.get_tasks():
+        state = task._state
+        if state == TaskState.READY:
+            if task.task_spec.manual:
+                ready.append(task)
+        elif state == TaskState.WAITING:
+            spec = task.task_spec
+            if isinstance(spec, CatchingEvent) and isinstance(
+                spec.event_definition, TimerEventDefinition
+            ):
+                due = timer_due(task)
+                if due is not None:
+                    dues.append(due)
+    return Snapshot(ready, min(dues) if dues else None)
 
 
 def ready_user_tasks(workflow: BpmnWorkflow) -> list[SpiffTask]:

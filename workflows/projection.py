@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from . import clock, engine
 from .definitions import ParsedProcess
@@ -36,10 +36,9 @@ def sync(
 ) -> SyncResult:
     now = clock.now()
     result = SyncResult()
-    ready = {str(t.id): t for t in engine.ready_user_tasks(workflow)}
-    open_rows = session.scalars(
-        select(Task).where(Task.instance_id == instance.id, Task.status == "open")
-    ).all()
+    snap = engine.snapshot(workflow)
+    ready = {str(t.id): t for t in snap.ready_user_tasks}
+    open_rows = _open_rows(session, instance, workflow)
     by_spiff = {row.spiff_id: row for row in open_rows}
 
     for row in open_rows:
@@ -65,7 +64,7 @@ def sync(
             row.escalation_unit_id = instance.scope.get(ESCALATION_ROLE)
             result.escalated.append(row)
 
-    instance.next_timer_at = engine.next_timer_at(workflow)
+    instance.next_timer_at = snap.next_timer_at
     instance.updated_at = now
     if workflow.is_completed() and instance.status == "running":
         instance.status = "completed"
@@ -74,6 +73,27 @@ def sync(
         instance.next_timer_at = None
         result.finished = True
     return result
+
+
+def _open_rows(session: Session, instance: ProcessInstance, workflow: BpmnWorkflow) -> list[Task]:
+    """The instance's open task rows.
+
+    A workflow just made by `engine.new_workflow` belongs to an instance created in this
+    transaction, which has no rows yet: no query. Otherwise one query through the
+    `task.instance_id` index, without the eager joins the inbox needs, and without flushing
+    first, so that the new engine state, `next_timer_at` and `updated_at` go out in one UPDATE.
+    Rows changed in this session but not yet flushed are taken as they are in the session.
+    """
+    if getattr(workflow, engine.FRESH, False):
+        setattr(workflow, engine.FRESH, False)
+        return []
+    with session.no_autoflush:
+        rows = session.scalars(
+            select(Task)
+            .where(Task.instance_id == instance.id, Task.status == "open")
+            .options(lazyload("*"))
+        ).all()
+    return [row for row in rows if row.status == "open"]
 
 
 def _new_row(instance: ProcessInstance, parsed: ParsedProcess, spiff_task, now) -> Task:

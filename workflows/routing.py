@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import ColumnElement, and_, false, or_
+from sqlalchemy import ColumnElement, and_, bindparam, false, not_, or_
 
 from .models import Membership, Task
 
@@ -57,3 +57,56 @@ def inbox_clause(pairs: set[tuple[str, int]], user_id: int) -> ColumnElement[boo
             and_(Task.escalated_at.is_not(None), Task.escalation_unit_id.in_(escalated_units))
         )
     return and_(Task.status == "open", or_(*clauses) if clauses else false())
+
+
+def inbox_branches(n_scopes: int, escalation: bool) -> list[ColumnElement[bool]]:
+    """The inbox of `inbox_clause` as disjoint conditions, each served by one index, with the
+    user's values as bound parameters (`inbox_params`), so one statement serves every user with
+    the same number of memberships.
+
+    One per membership (role, org unit), through (status, role, org_unit_id, ...); then the
+    tasks assigned to the user outside those, through the assignee index; then, for a district
+    reviewer, escalated tasks outside both, through the escalation index. No task matches two
+    branches, so counts add up and pages merge without duplicates, and no query has to scan the
+    union of them.
+    """
+    open_ = Task.status == "open"
+    by_scope = [
+        and_(
+            Task.role == bindparam(f"scope_role_{i}"),
+            Task.org_unit_id == bindparam(f"scope_unit_{i}"),
+        )
+        for i in range(n_scopes)
+    ]
+    branches = [and_(open_, scope) for scope in by_scope]
+    outside = [not_(or_(*by_scope))] if by_scope else []
+    user = bindparam("inbox_user")
+    branches.append(and_(open_, Task.assignee_id == user, *outside))
+    if escalation:
+        branches.append(
+            and_(
+                open_,
+                Task.escalation_unit_id.in_(bindparam("escalation_units", expanding=True)),
+                Task.escalated_at.is_not(None),
+                or_(Task.assignee_id.is_(None), Task.assignee_id != user),
+                *outside,
+            )
+        )
+    return branches
+
+
+def inbox_shape(pairs: Iterable[tuple[str, int]]) -> tuple[int, bool]:
+    """The arguments of `inbox_branches` for a user with these memberships."""
+    pairs = set(pairs)
+    return len(pairs), any(role == ESCALATION_ROLE for role, _ in pairs)
+
+
+def inbox_params(pairs: Iterable[tuple[str, int]], user_id: int) -> dict[str, object]:
+    """The values of `inbox_branches`'s parameters for this user."""
+    params: dict[str, object] = {"inbox_user": user_id}
+    for i, (role, unit) in enumerate(sorted(set(pairs))):
+        params[f"scope_role_{i}"], params[f"scope_unit_{i}"] = role, unit
+    units = sorted(unit for role, unit in set(pairs) if role == ESCALATION_ROLE)
+    if units:
+        params["escalation_units"] = units
+    return params

@@ -5,7 +5,18 @@ from __future__ import annotations
 from flask import Flask
 from flask_smorest import Api
 
-from . import accounts, admin, attachments, definitions, instances, requests, tasks
+from ..schemas import ErrorSchema
+from . import (
+    accounts,
+    admin,
+    attachments,
+    contract,
+    definitions,
+    instances,
+    reports,
+    requests,
+    tasks,
+)
 
 BLUEPRINTS = (
     accounts.blp,
@@ -15,12 +26,22 @@ BLUEPRINTS = (
     tasks.blp,
     definitions.blp,
     attachments.blp,
+    reports.blp,
 )
 
 
+class HandoffApi(Api):
+    """Errors are documented with the error body the service answers (server.errors), and only
+    with the statuses each operation may answer (no catch-all "default" response)."""
+
+    ERROR_SCHEMA = ErrorSchema
+    DEFAULT_ERROR_RESPONSE_NAME = None
+
+
 def register_api(app: Flask) -> Api:
-    api = Api(app, spec_kwargs={"servers": [{"url": "/"}]})
+    api = HandoffApi(app, spec_kwargs={"servers": [{"url": "/"}]})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    contract.install(app, api)
     for blp in BLUEPRINTS:
         api.register_blueprint(blp, url_prefix="/api/v1")
     api.spec.options["security"] = [{"bearerAuth": []}]

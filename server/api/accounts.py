@@ -14,6 +14,7 @@ from workflows.models import User
 from .. import get_db
 from ..auth import Unauthorized, bearer_token, current_actor, login_required
 from ..schemas import TokenRequest, TokenResponse, UserOut
+from .contract import may_answer
 
 blp = Blueprint("accounts", __name__, description="令牌与当前用户 Tokens and the current user")
 
@@ -22,6 +23,7 @@ blp = Blueprint("accounts", __name__, description="令牌与当前用户 Tokens 
 @blp.arguments(TokenRequest)
 @blp.response(200, TokenResponse)
 @blp.doc(security=[])
+@may_answer(401, 429)
 def issue_token(body):
     """Exchange username and password for a bearer token (expires; revocable)."""
     ttl = timedelta(hours=current_app.config["TOKEN_TTL_HOURS"])

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from flask_smorest import Blueprint
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from workflows import accounts, audit
+from workflows import accounts, audit, clock
 from workflows.errors import Conflict, Invalid, NotFound
-from workflows.models import CatalogItem, Membership, OrgUnit, User
+from workflows.models import ApiToken, CatalogItem, Membership, OrgUnit, User
 from workflows.queries import _like, _paged
 
 from .. import get_db
@@ -30,6 +30,7 @@ from ..schemas import (
     UserPage,
     UserPatch,
 )
+from .contract import may_answer
 from .paging import page_body
 
 blp = Blueprint("admin", __name__, description="组织、事项清单与用户 Org units, catalog and users")
@@ -67,6 +68,7 @@ def list_org_units(q):
 @blp.post("/org-units")
 @blp.arguments(OrgUnitCreate)
 @blp.response(201, OrgUnitOut)
+@may_answer(409)
 @admin_required
 def create_org_unit(body):
     with get_db().write() as session:
@@ -81,7 +83,7 @@ def create_org_unit(body):
 
 
 @blp.patch("/org-units/<code>")
-@blp.arguments(OrgUnitPatch)
+@blp.arguments(OrgUnitPatch, required=False)
 @blp.response(200, OrgUnitOut)
 @admin_required
 def patch_org_unit(body, code):
@@ -133,6 +135,7 @@ def list_catalog(q):
 @blp.post("/catalog/items")
 @blp.arguments(CatalogItemCreate)
 @blp.response(201, CatalogItemOut)
+@may_answer(409)
 @admin_required
 def create_catalog_item(body):
     with get_db().write() as session:
@@ -145,7 +148,7 @@ def create_catalog_item(body):
 
 
 @blp.patch("/catalog/items/<code>")
-@blp.arguments(CatalogItemPatch)
+@blp.arguments(CatalogItemPatch, required=False)
 @blp.response(200, CatalogItemOut)
 @admin_required
 def patch_catalog_item(body, code):
@@ -205,6 +208,7 @@ def _reloaded(session, user: User) -> User:
 @blp.post("/users")
 @blp.arguments(UserCreate)
 @blp.response(201, UserOut)
+@may_answer(409)
 @admin_required
 def create_user(body):
     with get_db().write() as session:
@@ -228,7 +232,7 @@ def create_user(body):
 
 
 @blp.patch("/users/<username>")
-@blp.arguments(UserPatch)
+@blp.arguments(UserPatch, required=False)
 @blp.response(200, UserOut)
 @admin_required
 def patch_user(body, username):
@@ -242,6 +246,21 @@ def patch_user(body, username):
             user.is_active = body["is_active"]
         if "password" in body:
             user.password_hash = accounts.hash_password(body["password"])
+        if "password" in body or body.get("is_active") is False:
+            # a new password (or a disabled account) ends every session: stolen tokens too
+            revoked = session.execute(
+                update(ApiToken)
+                .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+                .values(revoked_at=clock.now())
+            ).rowcount
+            if revoked:
+                audit.record(
+                    session,
+                    "auth.tokens_revoked",
+                    actor_id=current_actor().user_id,
+                    username=username,
+                    count=revoked,
+                )
         if "memberships" in body:
             user.memberships.clear()
             session.flush()

@@ -14,6 +14,7 @@ from workflows.errors import Invalid
 from .. import get_db
 from ..auth import current_actor, login_required
 from ..schemas import LocalDateTime
+from .contract import may_answer
 
 blp = Blueprint("attachments", __name__, description="附件 Attachments")
 
@@ -51,6 +52,7 @@ class AttachmentList(Schema):
         },
     }
 )
+@may_answer(403, 409)  # not in my inbox; the task is no longer open
 @login_required
 def add_attachment(task_id):
     """Attach a file (PDF, image, Office document, text; at most 10 MB) to an open task."""

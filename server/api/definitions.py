@@ -54,6 +54,12 @@ def deploy():
     xml = upload.read() if upload is not None else request.get_data()
     if not xml:
         raise Invalid("no BPMN given", {"file": "请上传 BPMN 文件 upload a BPMN file"})
+    try:
+        xml.decode("utf-8")  # stored as text: a file in another encoding cannot be kept as it is
+    except UnicodeDecodeError:
+        raise Invalid(
+            "BPMN files must be UTF-8", {"file": "BPMN 文件须为 UTF-8 编码 must be UTF-8"}
+        ) from None
     with get_db().write() as session:
         definition, created = definitions.deploy(session, xml, current_actor().user_id)
         if created:

@@ -10,6 +10,7 @@ from workflows import queries, service
 from .. import get_db
 from ..auth import current_actor, login_required
 from ..schemas import CancelIn, InstanceOut
+from .contract import may_answer
 
 blp = Blueprint("instances", __name__, description="流程实例 Process instances")
 
@@ -39,12 +40,15 @@ def instance_diagram(instance_id):
 
 
 @blp.post("/instances/<int:instance_id>/cancel")
-@blp.arguments(CancelIn)
+@blp.arguments(CancelIn, required=False)
 @blp.response(200, InstanceOut)
+@may_answer(403, 409)
 @login_required
 def cancel_instance(body, instance_id):
     """Cancel a running handoff (the requesting department or an admin)."""
     db = get_db()
+    with db.read() as session:  # what you may not see is not there (404), as for reads
+        queries.instance_for(session, current_actor(), instance_id)
     service.cancel_instance(db, instance_id, current_actor(), body.get("reason", ""))
     with db.read() as session:
         return queries.instance_detail(session, current_actor(), instance_id)

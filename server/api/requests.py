@@ -9,6 +9,7 @@ from workflows import handoff, queries
 from .. import get_db
 from ..auth import current_actor, login_required
 from ..schemas import ListQuery, RequestCreate, RequestOut, RequestPage
+from .contract import may_answer
 from .paging import page_body
 
 blp = Blueprint("requests", __name__, description="委托申请 Handoff requests")
@@ -17,6 +18,7 @@ blp = Blueprint("requests", __name__, description="委托申请 Handoff requests
 @blp.post("/requests")
 @blp.arguments(RequestCreate)
 @blp.response(201, RequestOut)
+@may_answer(403, 404, 409)  # not a department officer; process not deployed; engine failure
 @login_required
 def create_request(body):
     """Launch a request: it fans out to one handoff per community (one transaction)."""

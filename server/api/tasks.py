@@ -17,6 +17,7 @@ from ..schemas import (
     TaskOut,
     TaskPage,
 )
+from .contract import may_answer
 from .paging import page_body
 
 blp = Blueprint("tasks", __name__, description="待办任务 Tasks and the inbox")
@@ -56,6 +57,7 @@ def inbox(q):
 
 @blp.get("/tasks/<int:task_id>")
 @blp.response(200, TaskDetailOut)
+@may_answer(403)
 @login_required
 def get_task(task_id):
     """The task with its form (field names, types, allowed values) and the data it needs."""
@@ -81,6 +83,7 @@ def _after(task_id):
 
 @blp.post("/tasks/<int:task_id>/claim")
 @blp.response(200, TaskOut)
+@may_answer(403, 409)
 @login_required
 def claim(task_id):
     service.claim_task(get_db(), task_id, current_actor())
@@ -89,6 +92,7 @@ def claim(task_id):
 
 @blp.post("/tasks/<int:task_id>/unclaim")
 @blp.response(200, TaskOut)
+@may_answer(403, 409)
 @login_required
 def unclaim(task_id):
     service.unclaim_task(get_db(), task_id, current_actor())
@@ -98,6 +102,7 @@ def unclaim(task_id):
 @blp.post("/tasks/<int:task_id>/delegate")
 @blp.arguments(DelegateIn)
 @blp.response(200, TaskOut)
+@may_answer(403, 409)
 @login_required
 def delegate(body, task_id):
     service.delegate_task(get_db(), task_id, current_actor(), body["username"])
@@ -110,6 +115,7 @@ def delegate(body, task_id):
 @blp.post("/tasks/<int:task_id>/complete")
 @blp.arguments(CompleteIn)
 @blp.response(200, CompleteOut)
+@may_answer(403, 409)
 @login_required
 def complete(body, task_id):
     """Complete the task with its form data; a second completion is a 409."""

@@ -31,7 +31,15 @@ CSP = (
 
 
 def register_web(app: Flask) -> None:
-    from . import pages_admin, pages_auth, pages_finance, pages_requests, pages_tasks  # noqa: F401
+    from . import (  # noqa: F401
+        pages_admin,
+        pages_attachments,
+        pages_auth,
+        pages_finance,
+        pages_reports,
+        pages_requests,
+        pages_tasks,
+    )
 
     app.register_blueprint(bp)
     app.jinja_env.globals.update(t=i18n.t, field_label=i18n.field_label, csrf_field=csrf.FIELD)

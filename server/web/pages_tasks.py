@@ -7,7 +7,7 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from workflows import queries, service
+from workflows import attachments, queries, service
 from workflows.errors import Conflict, EngineFailure, FormErrors, Invalid
 from workflows.models import Agreement, ProcessDefinition, Task
 
@@ -111,6 +111,7 @@ def _render_task(task_id: int, *, values=None, errors=None, message=None, status
             overdue=fmt.is_overdue(task),
             has_agreement=_has_agreement(session, instance.id),
             hints=_hints(task.key, detail["form"], detail["data"] or {}),
+            attachments=attachments.of_instance(session, actor, instance.id),
         )
         return page, status
 
