@@ -115,6 +115,8 @@ def over_http(url: str, demo: list[str], extra: list[str], rounds: int, big_roun
                 f"server CPU p50={statistics.median(cpus) * 1000:.0f} ms"
             )
         print(f"  load average: {load_average()} (other work on the machine counts too)")
+        rss = ", ".join(f"{v:.0f}" for v in sorted(g.peak_rss_mb().values()))
+        print(f"  peak RSS per gunicorn worker (MB): {rss}")
 
 
 def profile_in_process(url: str, demo: list[str]) -> None:

@@ -115,6 +115,8 @@ def over_http(url: str, rounds: int, workers: int) -> dict[str, list[float]]:
                 f"  HTTP   {user:15s} total={body['total']:7d} items={len(body['items']):2d}  "
                 f"{summary_ms(times)}"
             )
+        rss = ", ".join(f"{v:.0f}" for v in sorted(g.peak_rss_mb().values()))
+        print(f"  peak RSS per gunicorn worker (MB): {rss}")
     return out
 
 

@@ -101,7 +101,14 @@ class Stats:
 
 
 class Stop(Exception):
-    pass
+    """The run is over for this client (deadline, or the service stopped answering)."""
+
+
+class Abandon(Exception):
+    """This handoff failed (an unexpected answer, counted as an error): start the next one."""
+
+
+MAX_ABANDONED = 20  # a client that keeps failing stops rather than hammering
 
 
 class Client(threading.Thread):
@@ -134,7 +141,7 @@ class Client(threading.Thread):
         items = body["items"] if isinstance(body, dict) else []
         if len(items) != 1:
             self.stats.error(f"inbox: {key} found {len(items)}")
-            raise Stop
+            raise Abandon
         return items[0]["id"]
 
     def complete(self, user, key, task_id, data):
@@ -142,21 +149,24 @@ class Client(threading.Thread):
             "complete", "POST", f"/tasks/{task_id}/complete", user, {"data": data}
         )
         if status != 200:
-            raise Stop
+            raise Abandon
         return body["opened"]
 
     def run(self) -> None:
         accts = self.accounts
-        k = 0
+        k = abandoned = 0
         try:
-            while time.monotonic() < self.deadline:
+            while time.monotonic() < self.deadline and abandoned < MAX_ABANDONED:
                 c_code, committee, street = accts["communities"][
                     (self.n + 16 * k) % len(accts["communities"])
                 ]
                 dept = accts["departments"][(self.n + k) % len(accts["departments"])]
-                self.one_handoff(c_code, committee, street, dept, accts["finance"])
-                self.handoffs += 1
                 k += 1
+                try:
+                    self.one_handoff(c_code, committee, street, dept, accts["finance"])
+                    self.handoffs += 1
+                except Abandon:
+                    abandoned += 1
         except Stop:
             pass
 
@@ -177,7 +187,7 @@ class Client(threading.Thread):
             expect=201,
         )
         if status != 201:
-            raise Stop
+            raise Abandon
         rid = body["id"]
         steps = [
             ("street_review", street, {"decision": "approve"}),

@@ -9,6 +9,8 @@ database); the throttling race needs the real multi-worker server.
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 import threading
 from collections import Counter
 from datetime import timedelta
@@ -231,6 +233,24 @@ def test_sign_in_is_throttled_after_five_failures(app, db):
         assert {e.actor_id for e in failed} == {user.id}
     # another user was never affected
     assert sign_in(client, "committee.xl03", PASSWORD).status_code == 200
+
+
+def test_names_no_database_can_store_sign_nobody_in_and_break_nothing(app, db):
+    with db.write() as session:
+        for name in ("admin\x00", "\ud800", "a\x00b"):
+            assert accounts.authenticate(session, name, PASSWORD) is None
+        assert accounts.authenticate(session, "admin", "\ud800") is None
+    client = app.test_client()
+    for name in ("admin\x00", "\ud800"):
+        body = json.dumps({"username": name, "password": PASSWORD})  # escaped: \u0000, \ud800
+        r = client.post("/api/v1/auth/token", data=body, content_type="application/json")
+        assert r.status_code == 422 and "username" in r.get_json()["error"]["fields"]
+    page = client.get("/login").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    form = {"username": "admin\x00", "password": PASSWORD}
+    if csrf:
+        form["csrf_token"] = csrf.group(1)
+    assert client.post("/login", data=form).status_code == 400  # the web sign-in: no 500
 
 
 @pytest.mark.slow

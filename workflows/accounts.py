@@ -41,7 +41,7 @@ def hash_password(password: str) -> str:
 def verify_password(password_hash: str, password: str) -> bool:
     try:
         return _hasher.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
+    except (VerificationError, InvalidHashError, UnicodeEncodeError):
         return False
 
 
@@ -58,6 +58,9 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     simultaneous guesses are counted one after the other: no lost update of the failure count
     lets a parallel attacker try more than MAX_FAILED_LOGINS passwords per lockout.
     """
+    if not _storable(username):  # no such name can exist, and the database would refuse it
+        verify_password(_DUMMY_HASH, password)
+        return None
     user = session.scalar(select(User).where(User.username == username).with_for_update())
     now = clock.now()
     if user is None or not user.is_active:
@@ -73,6 +76,11 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
         return None
     user.failed_logins, user.locked_until = 0, None
     return user
+
+
+def _storable(text: str) -> bool:
+    """No NUL (PostgreSQL refuses it) and no lone surrogate (no UTF-8 for it)."""
+    return "\x00" not in text and not any("\ud800" <= c <= "\udfff" for c in text)
 
 
 def issue_token(session: Session, user: User, ttl: timedelta) -> tuple[str, ApiToken]:

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -207,6 +208,24 @@ class Task(Base):
         Index("ix_task_inbox", "status", "role", "org_unit_id", "created_at"),
         Index("ix_task_assignee", "status", "assignee_id"),
         Index("ix_task_escalated", "status", "escalation_unit_id"),
+        # the inbox branches (routing.inbox_branches); migration 0003
+        Index(
+            "ix_task_assigned",
+            "assignee_id",
+            "status",
+            "created_at",
+            sqlite_where=text("assignee_id IS NOT NULL"),
+            postgresql_where=text("assignee_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_task_escalation",
+            "escalation_unit_id",
+            "status",
+            "created_at",
+            sqlite_where=text("escalation_unit_id IS NOT NULL"),
+            postgresql_where=text("escalation_unit_id IS NOT NULL"),
+        ),
+        Index("ix_task_inbox_due", "status", "role", "org_unit_id", "due_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -24,7 +24,7 @@ from typing import Any
 
 from apispec import BasePlugin
 from flask import Flask, request
-from werkzeug.exceptions import NotFound
+from werkzeug.exceptions import BadRequest, NotFound
 from werkzeug.routing import IntegerConverter
 
 from workflows.errors import Invalid
@@ -120,8 +120,14 @@ def _unstorable_in(document: Any) -> tuple[str, str] | None:
 
 
 def refuse_unstorable_input():
-    """before_request for /api/: refuse what would fail in the database, not in the schema."""
+    """before_request: refuse what would fail in the database, not in the schema (the web pages
+    get a plain 400 for such a query string or form; the API a JSON error naming the field)."""
     if not request.path.startswith("/api/"):
+        values = list(request.args.items(multi=True))
+        if request.mimetype == "application/x-www-form-urlencoded":  # never a large upload
+            values += list(request.form.items(multi=True))
+        if any(_bad_text(key) or _bad_text(value) for key, value in values):
+            raise BadRequest("NUL characters or lone surrogates in the request")
         return None
     for value in (request.view_args or {}).values():
         if isinstance(value, str) and _bad_text(value):
