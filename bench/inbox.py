@@ -68,26 +68,14 @@ def direct(url: str, rounds: int, explain: bool) -> dict[str, list[float]]:
 
 
 def show_plans(db, actor) -> None:
-    from sqlalchemy import func, select
-
     from workflows import queries
 
-    stmt = queries.inbox_statement(actor, queries.InboxFilter())
-    count = getattr(queries, "inbox_count_statement", None)
-    count_stmt = (
-        count(actor, queries.InboxFilter())
-        if count
-        else select(func.count()).select_from(stmt.order_by(None).subquery())
-    )
-    page_stmt = getattr(queries, "inbox_page_statement", None)
-    page = (
-        page_stmt(actor, queries.InboxFilter(), "created_at", "desc", 1, 20)
-        if page_stmt
-        else stmt.order_by(queries.Task.created_at.desc(), queries.Task.id.desc()).limit(20)
-    )
+    f = queries.InboxFilter()
+    count_stmt = queries.inbox_count_statement(actor, f)
+    page_stmt = queries.inbox_page_statement(actor, f, "created_at", "desc", 1, 20)
     with db.read() as session:
         dialect = session.bind.dialect
-        for name, s in (("count", count_stmt), ("page", page)):
+        for name, s in (("count", count_stmt), ("page", page_stmt)):
             sql = str(s.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
             prefix = "EXPLAIN ANALYZE " if dialect.name == "postgresql" else "EXPLAIN QUERY PLAN "
             rows = session.connection().exec_driver_sql(prefix + sql).all()

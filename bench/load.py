@@ -18,8 +18,11 @@ account, and runs C client threads. Each client walks whole handoffs as the demo
     evaluation      (street.xx)    score       /
 
 It prints task completions/s, instance starts/s, latency p50/p95/p99 per kind of operation, the
-machine's CPU use, and the peak RSS of each gunicorn worker. The first --warmup seconds are not
+machine's CPU use, the CPU time per request and per completion (gunicorn workers, PostgreSQL
+backends, driver) and the peak RSS of each gunicorn worker. The first --warmup seconds are not
 counted; the run stops after --seconds (at most 600) and every request has a 30 s timeout.
+--threads N runs gunicorn's threaded workers; --profile serves bench/profiled_app.py and prints
+where the workers' CPU went. Results and their conditions: docs/BENCHMARKS.md.
 """
 
 from __future__ import annotations

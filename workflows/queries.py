@@ -15,6 +15,7 @@ from uuid import UUID
 
 from sqlalchemy import (
     ColumnElement,
+    Integer,
     Select,
     and_,
     bindparam,
@@ -94,10 +95,6 @@ class InboxFilter:
     claimed: bool | None = None
     q: str | None = None
     request_id: int | None = None
-
-
-def _filter_conditions(f: InboxFilter) -> list[ColumnElement[bool]]:
-    return [cond for cond, _ in _filters(f).values()]
 
 
 def _filters(f: InboxFilter) -> dict[str, tuple[ColumnElement[bool], object]]:
@@ -180,7 +177,11 @@ def _inbox_statements(
     column = TASK_SORTS[sort]
     ordering = (_order(column, order), Task.id.desc())
     firsts = [
-        select(Task.id).where(b).order_by(*ordering).limit(bindparam("inbox_need")).subquery()
+        select(Task.id)
+        .where(b)
+        .order_by(*ordering)
+        .limit(bindparam("inbox_need", type_=Integer))
+        .subquery()
         for b in branches
     ]
     ids = union_all(*[select(sub.c.id) for sub in firsts]).subquery()
@@ -188,8 +189,8 @@ def _inbox_statements(
         select(Task)
         .where(Task.id.in_(select(ids.c.id)))
         .order_by(*ordering)
-        .limit(bindparam("inbox_limit"))
-        .offset(bindparam("inbox_skip"))
+        .limit(bindparam("inbox_limit", type_=Integer))
+        .offset(bindparam("inbox_skip", type_=Integer))
         .options(
             joinedload(Task.org_unit).lazyload(OrgUnit.parent),
             joinedload(Task.assignee).lazyload(User.memberships),
