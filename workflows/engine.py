@@ -136,7 +136,7 @@ def _uuid(value: str) -> UUID:
 
 
 @lru_cache(maxsize=4096)
-def _str(value: UUID) -> str:
+def _str(value: _uuid) -> str:
     return str(value)
 
 
@@ -286,3 +286,8 @@ def current_data(workflow: BpmnWorkflow) -> dict[str, Any]:
     ready = workflow.get_tasks(state=TaskState.READY)
     source = ready[0] if ready else workflow.last_task
     return dict(source.data) if source is not None else dict(workflow.data)
+
+
+def spiff_task(workflow: BpmnWorkflow, spiff_id: str) -> SpiffTask | None:
+    """The engine task behind a task row (rows keep SpiffWorkflow's task id as text)."""
+    return workflow.get_task_from_id(_uuid(spiff_id))

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache, reduce
 from typing import Any, Generic, TypeVar
-from uuid import UUID
 
 from sqlalchemy import (
     ColumnElement,
@@ -302,7 +301,7 @@ def task_detail(session: Session, actor: Actor, task_id: int) -> dict[str, Any]:
     data: dict[str, Any] = {}
     if task.status == "open":
         workflow = engine.load(parsed, instance.state)
-        spiff = workflow.get_task_from_id(_uuid(task.spiff_id))
+        spiff = engine.spiff_task(workflow, task.spiff_id)
         data = dict(spiff.data) if spiff is not None else {}
     return {"task": task, "instance": instance, "form": info.form.describe(), "data": data}
 
@@ -417,7 +416,3 @@ def request_detail(session: Session, actor: Actor, request_id: int) -> dict[str,
         select(Request).where(Request.id == request_id).options(selectinload(Request.department))
     )
     return {"request": request, "instances": instances}
-
-
-def _uuid(value: str) -> UUID:
-    return UUID(value)

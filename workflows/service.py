@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from uuid import UUID
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
@@ -205,7 +204,7 @@ def complete_task(db: Database, task_id: int, actor: Actor, data: Any) -> dict[s
             raise Conflict(f"instance is {instance.status}")
         parsed = definitions.loaded(instance.definition)
         workflow = engine.load(parsed, instance.state)
-        spiff_task = workflow.get_task_from_id(_uuid(task.spiff_id))
+        spiff_task = engine.spiff_task(workflow, task.spiff_id)
         if spiff_task is None or not spiff_task.has_state(TaskState.READY):
             raise Conflict("task is no longer open in the process")
         info = parsed.user_tasks[task.key]
@@ -409,7 +408,3 @@ def _mark_error(db: Database, exc: EngineFailure) -> None:
         instance = _lock_instance(session, instance_id)
         instance.status, instance.error, instance.next_timer_at = "error", exc.message, None
         audit.record(session, "instance.error", instance_id=instance_id, error=exc.message)
-
-
-def _uuid(value: str) -> UUID:
-    return UUID(value)
