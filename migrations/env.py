@@ -2,6 +2,8 @@
 
 from alembic import context
 
+from handoff import models as handoff_models  # noqa: F401  (the handoff's tables, likewise)
+from server.config import DEFAULT_SQLITE_PATH
 from workflows import models  # noqa: F401  (registers the tables on Base.metadata)
 from workflows.db import Base, default_url, make_engine, normalise_url
 
@@ -10,7 +12,7 @@ target_metadata = Base.metadata
 
 
 def _url() -> str:
-    return normalise_url(config.attributes.get("url") or default_url())
+    return normalise_url(config.attributes.get("url") or default_url(DEFAULT_SQLITE_PATH))
 
 
 def run_migrations_offline() -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Flask
 
+import handoff
 from workflows.db import Database
 
 from .config import Config
@@ -26,6 +27,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from . import security
 
     security.check_production_settings(app)
+    handoff.register()  # the district's process plugins (explicit: nothing registers on import)
     app.extensions["db"] = Database(app.config["DATABASE_URL"])
 
     from . import cli, errors, health, idempotency

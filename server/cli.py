@@ -9,7 +9,8 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
-from workflows import consistency, demo, migrate, service
+from handoff import demo
+from workflows import consistency, migrate, service
 
 from . import get_db
 

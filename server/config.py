@@ -5,15 +5,17 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from workflows.db import default_url
 
 DEV_SECRET = "dev-only-secret-key-change-me"
+DEFAULT_SQLITE_PATH = Path("var") / "handoff.sqlite3"
 
 
 @dataclass
 class Config:
-    DATABASE_URL: str = field(default_factory=default_url)
+    DATABASE_URL: str = field(default_factory=lambda: default_url(DEFAULT_SQLITE_PATH))
     SECRET_KEY: str = field(default_factory=lambda: os.environ.get("SECRET_KEY", DEV_SECRET))
     # production refuses a default secret and demo passwords (see server.security)
     ENV: str = field(default_factory=lambda: os.environ.get("HANDOFF_ENV", "development"))

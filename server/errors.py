@@ -27,10 +27,11 @@ log = logging.getLogger(__name__)
 STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409, Invalid: 422, EngineFailure: 409}
 
 
-def error_response(status: int, code: str, message: str, fields=None):
+def error_response(status: int, code: str, message: str, fields=None, **extra):
     body: dict = {"code": code, "message": message}
     if fields:
         body["fields"] = fields
+    body.update(extra)
     return jsonify(error=body), status
 
 
@@ -70,7 +71,11 @@ def register(app: Flask) -> None:
     @app.errorhandler(DefinitionError)
     def _definition_error(exc: DefinitionError):
         fields = {"element": exc.element} if exc.element else None
-        return error_response(422, "invalid_bpmn", str(exc), fields)
+        problems = [
+            {"element": p.element, "message": p.message, "message_en": p.message_en}
+            for p in exc.problems
+        ]
+        return error_response(422, "invalid_bpmn", str(exc), fields, problems=problems)
 
     @app.errorhandler(ValidationError)
     def _validation_error(exc: ValidationError):

@@ -10,9 +10,8 @@ from zoneinfo import ZoneInfo
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
+from handoff.money import fen_to_yuan
 from workflows import clock
-from workflows.forms import fen_to_yuan
-from workflows.routing import ALL_ROLES
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Every id is a 32-bit integer column on both databases: larger ids cannot exist.
@@ -65,6 +64,12 @@ def name_field(*, required: bool = False, max_length: int = 200) -> fields.Strin
 # --- errors ---------------------------------------------------------------------------------
 
 
+class ProblemOut(Strict):
+    element = fields.String(allow_none=True)
+    message = fields.String(metadata={"description": "中文"})
+    message_en = fields.String()
+
+
 class ErrorBody(Strict):
     code = fields.String(
         required=True, metadata={"description": "machine-readable: invalid, not_found, conflict…"}
@@ -75,6 +80,10 @@ class ErrorBody(Strict):
         keys=fields.String(),
         values=fields.String(),
         metadata={"description": "field name (dotted for nested fields) -> what is wrong"},
+    )
+    problems = fields.List(
+        fields.Nested(ProblemOut),
+        metadata={"description": "invalid_bpmn: every problem of the file, each on its element"},
     )
 
 
@@ -98,10 +107,11 @@ class InboxQuery(PageQuery):
         load_default="created_at",
         validate=validate.OneOf(["created_at", "due_at", "name", "title", "id"]),
     )
-    role = fields.String(validate=validate.OneOf(ALL_ROLES))
+    role = fields.String(validate=validate.Regexp(r"^[a-z][a-z0-9_]{1,31}$"))
     process = fields.String(validate=validate.Length(max=100))
     key = fields.String(validate=validate.Length(max=100))
     request_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
+    business_key = fields.String(validate=validate.Length(min=1, max=100))
     due_before = fields.AwareDateTime(default_timezone=SHANGHAI, validate=_storable_instant)
     due_after = fields.AwareDateTime(default_timezone=SHANGHAI, validate=_storable_instant)
     overdue = fields.Boolean()
@@ -131,7 +141,7 @@ class TokenResponse(Schema):
 
 
 class MembershipIn(Strict):
-    role = fields.String(required=True, validate=validate.OneOf(ALL_ROLES))
+    role = fields.String(required=True, validate=validate.Regexp(r"^[a-z][a-z0-9_]{1,31}$"))
     org_unit = fields.String(required=True, validate=validate.Length(min=1, max=64))
 
 
@@ -248,9 +258,11 @@ class RequestCreate(Strict):
 
 
 class InstanceSummary(Schema):
+    """An instance of a request, with its community (`communities`: instance id -> unit)."""
+
     id = fields.Integer()
-    community_code = computed(lambda i: i.community.code if i.community else None, nullable=True)
-    community_name = computed(lambda i: i.community.name if i.community else None, nullable=True)
+    community_code = fields.String(allow_none=True)
+    community_name = fields.String(allow_none=True)
     state = fields.String(attribute="status")
     outcome = fields.String(allow_none=True)
     title = fields.String()
@@ -284,6 +296,7 @@ class TaskOut(Schema):
     org_unit = computed(lambda t: t.org_unit.code)
     org_unit_name = computed(lambda t: t.org_unit.name)
     instance_id = fields.Integer()
+    business_key = fields.String(allow_none=True)
     request_id = fields.Integer(allow_none=True)
     process = fields.String(attribute="process_key")
     status = fields.String()
@@ -388,7 +401,8 @@ class LedgerOut(Schema):
 
 class InstanceOut(Schema):
     id = computed(lambda d: d["instance"].id, "integer")
-    request_id = computed(lambda d: d["instance"].request_id, "integer", nullable=True)
+    request_id = fields.Integer(allow_none=True)
+    business_key = computed(lambda d: d["instance"].business_key, nullable=True)
     process = computed(lambda d: d["instance"].definition.key)
     version = computed(lambda d: d["instance"].definition.version, "integer")
     state = computed(
@@ -396,10 +410,7 @@ class InstanceOut(Schema):
     )
     outcome = computed(lambda d: d["instance"].outcome, nullable=True)
     title = computed(lambda d: d["instance"].title)
-    community_code = computed(
-        lambda d: d["instance"].community.code if d["instance"].community else None,
-        nullable=True,
-    )
+    community_code = fields.String(allow_none=True)
     created_at = computed(
         lambda d: d["instance"].created_at.astimezone(SHANGHAI).isoformat(), format="date-time"
     )
@@ -410,6 +421,63 @@ class InstanceOut(Schema):
     ledger = fields.Nested(LedgerOut)
 
 
+class InstanceListQuery(PageQuery):
+    sort = fields.String(
+        load_default="created_at",
+        validate=validate.OneOf(["created_at", "updated_at", "id", "title"]),
+    )
+    process = fields.String(validate=validate.Length(min=1, max=100))
+    state = fields.String(validate=validate.OneOf(["running", "completed", "cancelled", "error"]))
+    outcome = fields.String(validate=validate.Length(min=1, max=40))
+    started_by_me = fields.Boolean()
+    org_unit = fields.String(validate=validate.Length(min=1, max=64))
+    business_key = fields.String(validate=validate.Length(min=1, max=100))
+    q = fields.String(validate=validate.Length(max=200))
+
+
+class InstanceListItem(Schema):
+    id = fields.Integer()
+    process = computed(lambda i: i.definition.key)
+    version = computed(lambda i: i.definition.version, "integer")
+    state = fields.String(attribute="status")
+    outcome = fields.String(allow_none=True)
+    title = fields.String()
+    business_key = fields.String(allow_none=True)
+    created_at = LocalDateTime()
+    updated_at = LocalDateTime()
+    completed_at = LocalDateTime(allow_none=True)
+    error = fields.String(allow_none=True)
+
+
+class StartIn(Strict):
+    data = fields.Dict(load_default=dict)
+    business_key = fields.String(validate=validate.Length(min=1, max=100))
+
+
+class MessageIn(Strict):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    correlation = fields.Dict(load_default=dict)
+    data = fields.Dict(load_default=dict)
+
+
+class MessageOut(Schema):
+    delivered = fields.Integer()
+
+
+class RoleIn(Strict):
+    key = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    name_zh = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    name_en = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    unit_kind = fields.String(required=True, validate=validate.Length(min=1, max=32))
+
+
+class RoleOut(Schema):
+    key = fields.String()
+    name_zh = fields.String()
+    name_en = fields.String()
+    unit_kind = fields.String()
+
+
 class DefinitionOut(Schema):
     id = fields.Integer()
     key = fields.String()
@@ -417,6 +485,17 @@ class DefinitionOut(Schema):
     version = fields.Integer()
     content_hash = fields.String()
     deployed_at = LocalDateTime()
+    suspended = fields.Boolean()
+    in_force = fields.Boolean(dump_default=False)
+
+
+class DefinitionDetailOut(DefinitionOut):
+    documentation = fields.String()
+    start_form = fields.List(fields.Nested(FormFieldOut))
+    starter_roles = fields.List(fields.String())
+    may_start = fields.Boolean()
+    user_tasks = fields.List(fields.Dict())
+    instances = fields.Dict(keys=fields.String(), values=fields.Integer())
 
 
 class DeployOut(DefinitionOut):
@@ -441,3 +520,5 @@ UserPage = page_schema(UserOut, "UserPage")
 OrgUnitPage = page_schema(OrgUnitOut, "OrgUnitPage")
 CatalogPage = page_schema(CatalogItemOut, "CatalogPage")
 DefinitionPage = page_schema(DefinitionOut, "DefinitionPage")
+InstancePage = page_schema(InstanceListItem, "InstancePage")
+RolePage = page_schema(RoleOut, "RolePage")

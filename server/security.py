@@ -8,7 +8,8 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from workflows import accounts, demo
+from handoff import demo
+from workflows import accounts
 from workflows.db import Database
 from workflows.models import User
 
@@ -22,10 +23,8 @@ class UnsafeConfiguration(RuntimeError):
 def check_production_settings(app: Flask) -> None:
     if app.config["ENV"] != "production":
         return
-    if os.environ.get("HANDOFF_CLOCK_OFFSET_SECONDS"):
-        raise UnsafeConfiguration(
-            "production refuses a shifted clock (HANDOFF_CLOCK_OFFSET_SECONDS)"
-        )
+    if os.environ.get("CLOCK_OFFSET_SECONDS"):
+        raise UnsafeConfiguration("production refuses a shifted clock (CLOCK_OFFSET_SECONDS)")
     secret = app.config.get("SECRET_KEY") or ""
     if secret == DEV_SECRET or len(secret) < 32:
         raise UnsafeConfiguration("production needs SECRET_KEY: a random value of 32+ characters")
@@ -43,7 +42,7 @@ def demo_accounts_with_demo_password(db: Database, enough: int = 10) -> list[str
     """Demo accounts whose password is still the demo password (the first `enough` of them:
     each check is a deliberately slow Argon2 verification)."""
     password = demo.demo_password()
-    names = [u["username"] for u in demo._load("users.json")["users"]]
+    names = [u["username"] for u in demo.load("users.json")["users"]]
     verdicts: dict[str, bool] = {}  # one verification per distinct hash
     found: list[str] = []
     try:

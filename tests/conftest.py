@@ -13,12 +13,17 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, select, text
 
-from workflows import clock, demo, migrate
+import handoff
+from handoff import demo
+from workflows import clock, migrate
 from workflows.db import Database
 from workflows.models import User
 from workflows.service import Actor
 
 RUNTIME_TABLES = [
+    "message_subscription",
+    "handoff_instance",
+    "process_release",
     "attachment_blob",
     "attachment",
     "idempotency_record",
@@ -33,6 +38,9 @@ RUNTIME_TABLES = [
     "api_token",
 ]
 BACKENDS = ["sqlite", "postgresql"]
+SEEDED_ROLES = ("department", "street_office", "district_reviewer", "committee", "finance", "admin")
+
+handoff.register()  # the district's process plugins, as the app factory does
 
 
 def _postgres_url() -> str | None:
@@ -96,6 +104,10 @@ def _empty_runtime_tables(db: Database) -> None:
         else:
             session.execute(text(f"TRUNCATE {', '.join(RUNTIME_TABLES)} RESTART IDENTITY CASCADE"))
         session.execute(text("UPDATE user_account SET failed_logins = 0, locked_until = NULL"))
+        session.execute(text("UPDATE process_definition SET suspended = false"))
+        keys = ", ".join(f"'{k}'" for k in SEEDED_ROLES)
+        session.execute(text(f"DELETE FROM membership WHERE role NOT IN ({keys})"))
+        session.execute(text(f"DELETE FROM role WHERE key NOT IN ({keys})"))
 
 
 @pytest.fixture(params=BACKENDS)

@@ -124,7 +124,7 @@ def test_sigkill_mid_stream_keeps_every_acknowledged_completion(crash_db_url):
 def test_killed_timer_worker_loses_nothing(db):
     definition = deploy_mini(db)
     ids = [start_mini(db, definition) for _ in range(40)]
-    env = {**os.environ, "DATABASE_URL": db.url, "HANDOFF_CLOCK_OFFSET_SECONDS": str(40 * 86400)}
+    env = {**os.environ, "DATABASE_URL": db.url, "CLOCK_OFFSET_SECONDS": str(40 * 86400)}
     victim = subprocess.Popen(
         [FLASK, "--app", "server", "timer-worker", "--once"],
         cwd=ROOT,

@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from lxml import etree
 
-from workflows.diagram import NS, DiagramError, render_svg
+from workflows import clock, definitions, engine
+from workflows.diagram import NS, DiagramError, render_svg, sequence_flows
 from workflows.diagram_shapes import layout_text, text_width, wrap_text
+from workflows.progress import taken_flows, taken_transitions
 
 SVG = "http://www.w3.org/2000/svg"
 S = {"s": SVG}
 FIXTURE = Path(__file__).parent / "fixtures" / "diagram_sample.bpmn"
 HANDOFF = Path(__file__).parent.parent / "bpmn" / "handoff.bpmn"
+# start → review (non-interrupting timer) → decision: reject → end_rejected, revise → revise →
+# back to review, approve → fork → sign_a ‖ sign_b → join → to_work → work → check: accept →
+# end_done, rework → back to to_work.
+LOOP = Path(__file__).parent / "fixtures" / "progress_loop.bpmn"
 FLOW_NODES = (
     "startEvent",
     "endEvent",
@@ -370,3 +377,173 @@ def test_handoff_diagram_renders_every_user_task():
     assert user_tasks
     for task_id in user_tasks:
         assert "bpmn-userTask" in classes(svg, task_id)
+
+
+# --- The path actually taken (workflows.progress + `taken`) ----------------------------------
+
+
+@pytest.fixture(scope="module")
+def loop_xml() -> str:
+    return LOOP.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def loop_process(loop_xml) -> definitions.ParsedProcess:
+    return definitions.parse_bpmn(loop_xml)
+
+
+def run(parsed, *steps: tuple[str, dict]):
+    """A real SpiffWorkflow run of the fixture: complete each user task in turn with its form."""
+    workflow = engine.new_workflow(parsed, {})
+    engine.advance(workflow)
+    for key, values in steps:
+        (task,) = [t for t in engine.ready_user_tasks(workflow) if t.task_spec.name == key]
+        task.data[key] = values
+        task.run()
+        engine.advance(workflow)
+    return workflow
+
+
+def taken_of(xml: str, workflow) -> set[str]:
+    return taken_flows(workflow, sequence_flows(xml))
+
+
+def progress_svg(xml: str, workflow) -> etree._Element:
+    return svg_of(xml, engine.element_states(workflow), taken=taken_of(xml, workflow))
+
+
+def flow_state(svg: etree._Element, flow_id: str) -> str:
+    (state,) = [c for c in classes(svg, flow_id) if c.startswith("state-")]
+    return state.removeprefix("state-")
+
+
+ALL_FLOWS = set(
+    "f_start f_overdue f_review f_reject f_revise f_resubmit f_approve f_fork_a f_fork_b "
+    "f_join_a f_join_b f_to_merge f_to_work f_work f_rework f_accept".split()
+)
+
+
+def test_sequence_flows_maps_both_ends_to_flow_ids(loop_xml, source):
+    flows = sequence_flows(loop_xml)
+    assert {f for ids in flows.values() for f in ids} == ALL_FLOWS
+    assert flows[("check", "to_work")] == ["f_rework"]
+    assert flows[("revise", "review")] == ["f_resubmit"]
+    sample = sequence_flows(source.encode("utf-8"))
+    assert sample[("split", "review")] == ["flow_to_review"]
+    assert sample[("start", "fill_form")] == ["flow_start"]
+    with pytest.raises(DiagramError):
+        sequence_flows(b"<html/>")
+
+
+def test_rejection_colours_only_the_path_to_end_rejected(loop_xml, loop_process):
+    workflow = run(loop_process, ("review", {"decision": "reject"}))
+    assert workflow.completed
+    assert taken_transitions(workflow) == {
+        ("start", "review"),
+        ("review", "decision"),
+        ("decision", "end_rejected"),
+    }
+    assert taken_of(loop_xml, workflow) == {"f_start", "f_review", "f_reject"}
+    svg = progress_svg(loop_xml, workflow)
+    for flow in ("f_start", "f_review", "f_reject"):
+        assert flow_state(svg, flow) == "done"
+    for flow in ALL_FLOWS - {"f_start", "f_review", "f_reject"}:
+        assert flow_state(svg, flow) == "neutral", flow
+    arrow = group(svg, "f_approve").find("s:polyline", namespaces=S).get("marker-end")
+    assert arrow == "url(#bpmn-arrow-neutral)"
+
+
+def test_unused_loop_back_is_not_coloured_though_both_its_ends_ran(loop_xml, loop_process):
+    workflow = run(
+        loop_process,
+        ("review", {"decision": "approve"}),
+        ("sign_a", {}),
+        ("sign_b", {}),
+        ("work", {"decision": "accept"}),
+    )
+    assert workflow.completed
+    states = engine.element_states(workflow)
+    assert states["check"] == states["to_work"] == states["review"] == "done"
+    # The old rule (no `taken`) colours the rework back-edge: both its ends are done.
+    assert flow_state(svg_of(loop_xml, states), "f_rework") == "done"
+    taken = taken_of(loop_xml, workflow)
+    assert taken == ALL_FLOWS - {"f_overdue", "f_reject", "f_revise", "f_resubmit", "f_rework"}
+    svg = progress_svg(loop_xml, workflow)
+    assert flow_state(svg, "f_rework") == "neutral"
+    assert flow_state(svg, "f_resubmit") == "neutral"
+    assert flow_state(svg, "f_accept") == "done"
+    assert flow_state(svg, "f_to_merge") == "done"
+
+
+def test_loops_that_were_taken_are_coloured(loop_xml, loop_process):
+    workflow = run(
+        loop_process,
+        ("review", {"decision": "revise"}),
+        ("revise", {}),
+        ("review", {"decision": "approve"}),
+        ("sign_a", {}),
+        ("sign_b", {}),
+        ("work", {"decision": "rework"}),
+        ("work", {"decision": "accept"}),
+    )
+    assert workflow.completed
+    # The second time round review is reached through its boundary-event split; the walk steps
+    # over it to the element that passed the token on.
+    assert ("revise", "review") in taken_transitions(workflow)
+    assert ("check", "to_work") in taken_transitions(workflow)
+    assert taken_of(loop_xml, workflow) == ALL_FLOWS - {"f_overdue", "f_reject"}
+    svg = progress_svg(loop_xml, workflow)
+    for flow in ("f_revise", "f_resubmit", "f_rework", "f_accept"):
+        assert flow_state(svg, flow) == "done", flow
+    assert flow_state(svg, "f_reject") == "neutral"
+
+
+def test_open_work_colours_the_flows_that_reached_it(loop_xml, loop_process):
+    workflow = run(loop_process, ("review", {"decision": "approve"}), ("sign_a", {}))
+    states = engine.element_states(workflow)
+    assert states["sign_b"] == "active" and states["join"] == "waiting"
+    taken = taken_of(loop_xml, workflow)
+    # The token reached the open sign_b and the join is waiting for it: both flows were taken.
+    assert {"f_fork_a", "f_fork_b", "f_join_a"} <= taken
+    assert not taken & {"f_join_b", "f_to_merge", "f_rework", "f_revise"}
+    svg = progress_svg(loop_xml, workflow)
+    assert flow_state(svg, "f_fork_b") == "done"
+    assert flow_state(svg, "f_join_b") == "neutral"
+    # A cancelled instance keeps the path it had taken, up to its open tasks.
+    workflow.cancel()
+    assert taken_of(loop_xml, workflow) == taken
+
+
+def test_boundary_timer_flow_is_taken_only_once_it_fires(loop_xml, loop_process):
+    workflow = run(loop_process)
+    assert taken_of(loop_xml, workflow) == {"f_start"}
+    assert ("start", "review_overdue") not in taken_transitions(workflow)
+    with clock.freeze(clock.now() + timedelta(days=2)):
+        engine.advance(workflow)
+    assert engine.element_states(workflow)["escalated"] == "done"
+    assert taken_of(loop_xml, workflow) == {"f_start", "f_overdue"}
+    assert flow_state(progress_svg(loop_xml, workflow), "f_overdue") == "done"
+
+
+def test_taken_overrides_the_both_ends_rule_and_explicit_states_still_win(source):
+    svg = svg_of(source, PROGRESS, taken={"flow_to_review"})
+    assert flow_state(svg, "flow_start") == "neutral"  # both ends done, but not taken
+    assert flow_state(svg, "flow_to_review") == "done"  # taken into the active review
+    assert flow_state(svg, "flow_to_compute") == "neutral"
+    # Message flows and associations never count as taken.
+    assert flow_state(svg_of(source, taken={"assoc_review"}), "assoc_review") == "neutral"
+    svg = svg_of(source, {**PROGRESS, "flow_start": "cancelled"}, taken={"flow_start"})
+    assert flow_state(svg, "flow_start") == "cancelled"
+    # An empty set means nothing was taken; None keeps the both-ends rule.
+    assert flow_state(svg_of(source, PROGRESS, taken=set()), "flow_start") == "neutral"
+    assert flow_state(svg_of(source, PROGRESS, taken=None), "flow_start") == "done"
+    with pytest.raises(DiagramError, match="not a string"):
+        render_svg(source, PROGRESS, taken="flow_start")
+
+
+def test_flows_joining_the_same_two_elements_are_all_taken(loop_xml, loop_process):
+    workflow = run(loop_process, ("review", {"decision": "reject"}))
+    flows = {**sequence_flows(loop_xml), ("decision", "end_rejected"): ["f_reject", "f_reject_2"]}
+    assert {"f_reject", "f_reject_2"} <= taken_flows(workflow, flows)
+    # A step with no flow in the mapping is left out rather than guessed.
+    assert taken_flows(workflow, {}) == set()

@@ -11,20 +11,14 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from workflows import clock, handoff, queries, service
+from handoff import queries as handoff_queries
+from handoff import requests as handoff
+from handoff.models import Agreement, HandoffInstance, LedgerEntry, Request, Signature
+from handoff.requests import RequestInput
+from workflows import clock, queries, service
 from workflows.db import Database
 from workflows.errors import Conflict, Forbidden, FormErrors
-from workflows.handoff import RequestInput
-from workflows.models import (
-    Agreement,
-    AuditEvent,
-    LedgerEntry,
-    OrgUnit,
-    ProcessInstance,
-    Request,
-    Signature,
-    Task,
-)
+from workflows.models import AuditEvent, OrgUnit, ProcessInstance, Task
 from workflows.workdays import SHANGHAI, add_working_days
 
 SIGN_KEYS = {"sign_department", "sign_committee", "sign_street"}
@@ -104,7 +98,8 @@ def instances_of(db: Database, request_id: int) -> list[ProcessInstance]:
         return list(
             session.scalars(
                 select(ProcessInstance)
-                .where(ProcessInstance.request_id == request_id)
+                .join(HandoffInstance, HandoffInstance.instance_id == ProcessInstance.id)
+                .where(HandoffInstance.request_id == request_id)
                 .order_by(ProcessInstance.id)
             )
         )
@@ -187,7 +182,7 @@ def agreement_of(db: Database, instance_id: int) -> Agreement | None:
 
 def ledger(db: Database, instance_id: int) -> dict[str, Any]:
     with db.read() as session:
-        return queries.ledger(session, instance_id)
+        return handoff_queries.ledger(session, instance_id)
 
 
 def audit_actions(db: Database, instance_id: int) -> list[str]:
@@ -260,7 +255,7 @@ def test_screening_blocks_at_once_and_keeps_the_request(db, actor, item, amount,
         expected_category = {"N": "negative", "A": "assisted"}.get((item or "-")[0], "unlisted")
         assert stored.item_category == expected_category
         assert stored.amount_fen == (0 if amount.startswith("0") else 500000)
-        detail = queries.request_detail(session, actor("dept.mz"), request_id)
+        detail = handoff_queries.request_detail(session, actor("dept.mz"), request_id)
     assert [(i.status, i.outcome) for i in detail["instances"]] == [("completed", outcome)]
     assert inbox(db, actor("street.rg")) == []
     assert "instance.completed" in audit_actions(db, row.id)
@@ -293,11 +288,11 @@ def test_one_request_to_all_39_communities_fans_out(db, actor):
 
     rows = instances_of(db, request_id)
     assert len(rows) == 39
-    assert len({r.community_id for r in rows}) == 39
+    assert len({r.scope["committee"] for r in rows}) == 39
     assert {(r.status, r.outcome) for r in rows} == {("running", None)}
     with db.read() as session:
         assert session.scalar(select(func.count()).select_from(Request)) == 1
-    assert sorted(code_of[r.community_id] for r in rows) == sorted(codes)
+    assert sorted(code_of[r.scope["committee"]] for r in rows) == sorted(codes)
     for r in rows:
         assert open_keys(db, r.id) == ["street_review"]
 
@@ -308,7 +303,8 @@ def test_one_request_to_all_39_communities_fans_out(db, actor):
         assert {t.key for t in mine} <= {"street_review"}
         assert {t.org_unit.code for t in mine} <= {street}
         expected = sorted(c for c, s in street_of.items() if s == street)
-        assert sorted(code_of[instance(db, t.instance_id).community_id] for t in mine) == expected
+        got = sorted(code_of[instance(db, t.instance_id).scope["committee"]] for t in mine)
+        assert got == expected
         seen += len(mine)
     assert seen == 39
     rg = inbox(db, actor("street.rg"))
@@ -325,7 +321,7 @@ def test_one_request_to_all_39_communities_fans_out(db, actor):
     rest = [r for r in rows if r.id not in (first.instance_id, second.instance_id)]
     assert all(open_keys(db, r.id) == ["street_review"] for r in rest)
     with db.read() as session:
-        detail = queries.request_detail(session, actor("dept.mz"), request_id)
+        detail = handoff_queries.request_detail(session, actor("dept.mz"), request_id)
     assert len(detail["instances"]) == 39
     assert sorted(i.outcome or i.status for i in detail["instances"]) == sorted(
         ["rejected"] + ["running"] * 38

@@ -28,8 +28,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from handoff import reports
+from handoff import requests as handoff
+from handoff.models import HandoffInstance
 from server import create_app
-from workflows import clock, handoff, reports, service
+from workflows import clock, service
 from workflows.errors import Forbidden, Invalid
 from workflows.models import ProcessInstance, Task
 from workflows.workdays import SHANGHAI
@@ -81,9 +84,9 @@ class History:
         with self.db.read() as s:
             ids = list(
                 s.scalars(
-                    select(ProcessInstance.id)
-                    .where(ProcessInstance.request_id == request_id)
-                    .order_by(ProcessInstance.id)
+                    select(HandoffInstance.instance_id)
+                    .where(HandoffInstance.request_id == request_id)
+                    .order_by(HandoffInstance.instance_id)
                 )
             )
         self.instances[name] = ids
@@ -112,7 +115,7 @@ class History:
         today = handoff.today().isoformat()
         if key == "funding":
             with self.db.read() as s:
-                from workflows.models import Agreement
+                from handoff.models import Agreement
 
                 agreed = s.scalar(
                     select(Agreement.amount_fen).where(Agreement.instance_id == instance_id)
@@ -516,12 +519,12 @@ def test_work_before_money_is_zero_and_would_be_seen(db, actor, history):
             Task(
                 spiff_id=str(uuid.uuid4()),
                 instance_id=r8,
-                request_id=instance.request_id,
+                business_key=instance.business_key,
                 process_key="handoff",
                 key="work",
                 name="办理事项",
                 role="committee",
-                org_unit_id=instance.community_id,
+                org_unit_id=instance.scope["committee"],
                 status="open",
                 created_at=clock.now(),
             )

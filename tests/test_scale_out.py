@@ -73,7 +73,7 @@ class Load:
 
 
 def start_worker(url: str) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": url, "HANDOFF_CLOCK_OFFSET_SECONDS": str(40 * 86400)}
+    env = {**os.environ, "DATABASE_URL": url, "CLOCK_OFFSET_SECONDS": str(40 * 86400)}
     return subprocess.Popen(
         [FLASK, "--app", "server", "timer-worker", "--interval", "0.2"],
         cwd=ROOT,

@@ -21,19 +21,13 @@ from argon2 import PasswordHasher
 from sqlalchemy import select, text, update
 from sqlalchemy.exc import DBAPIError
 
+from handoff import demo
+from handoff.models import LedgerEntry, Signature
 from server import create_app
 from server.security import UnsafeConfiguration
-from workflows import accounts, audit, clock, demo
+from workflows import accounts, audit, clock
 from workflows.db import Database
-from workflows.models import (
-    ApiToken,
-    AuditEvent,
-    LedgerEntry,
-    OrgUnit,
-    Signature,
-    Task,
-    User,
-)
+from workflows.models import ApiToken, AuditEvent, OrgUnit, Task, User
 
 PASSWORD = demo.demo_password()
 STRONG_SECRET = "s3cret-" + "k" * 40
@@ -294,14 +288,14 @@ def fresh_url(db):
 @pytest.fixture
 def production(monkeypatch):
     monkeypatch.setenv("HANDOFF_ENV", "production")
-    monkeypatch.delenv("HANDOFF_CLOCK_OFFSET_SECONDS", raising=False)
+    monkeypatch.delenv("CLOCK_OFFSET_SECONDS", raising=False)
     # production refuses the demo password process-wide: undo that for the other tests
     monkeypatch.setattr(accounts, "_refused_passwords", frozenset())
     return monkeypatch
 
 
 def _change_demo_passwords(url: str, keep: tuple[str, ...] = ()) -> None:
-    names = [u["username"] for u in demo._load("users.json")["users"]]
+    names = [u["username"] for u in demo.load("users.json")["users"]]
     new_hash = accounts.hash_password("a-production-password")
     database = Database(url)
     with database.write() as session:
@@ -327,10 +321,10 @@ def test_production_refuses_unsafe_settings_and_starts_once_they_are_fixed(produ
     with pytest.raises(UnsafeConfiguration, match="street.xl"):  # one is enough to refuse
         create_app({"DATABASE_URL": fresh_url})
     _change_demo_passwords(fresh_url)
-    production.setenv("HANDOFF_CLOCK_OFFSET_SECONDS", "3600")
+    production.setenv("CLOCK_OFFSET_SECONDS", "3600")
     with pytest.raises(UnsafeConfiguration, match="clock"):
         create_app({"DATABASE_URL": fresh_url})
-    production.delenv("HANDOFF_CLOCK_OFFSET_SECONDS")
+    production.delenv("CLOCK_OFFSET_SECONDS")
 
     app = create_app({"DATABASE_URL": fresh_url})
     try:

@@ -24,7 +24,7 @@ def test_two_worker_processes_fire_each_timer_once(db):
     env = {
         **os.environ,
         "DATABASE_URL": db.url,
-        "HANDOFF_CLOCK_OFFSET_SECONDS": str(40 * 86400),
+        "CLOCK_OFFSET_SECONDS": str(40 * 86400),
     }
     flask = str(Path(sys.executable).parent / "flask")
     workers = [

@@ -13,10 +13,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy import text as sql
 
+from handoff import requests as handoff
+from handoff.models import CatalogItem, HandoffInstance, LedgerEntry, Request
 from server import create_app
 from server.web import fmt, i18n
-from workflows import clock, handoff, service
-from workflows.models import AuditEvent, CatalogItem, LedgerEntry, ProcessInstance, Request, Task
+from workflows import clock, service
+from workflows.models import AuditEvent, ProcessInstance, Task
 from workflows.models import User as UserRow
 
 PASSWORD = "demo-pass-2026"
@@ -84,8 +86,10 @@ def launch(db, actor, communities, amount="5000.00", item="A01", title="低保�
 
 def open_task(db, request_id, key, community=None) -> Task:
     with db.read() as s:
-        stmt = select(Task).where(
-            Task.request_id == request_id, Task.key == key, Task.status == "open"
+        stmt = (
+            select(Task)
+            .join(HandoffInstance, HandoffInstance.instance_id == Task.instance_id)
+            .where(HandoffInstance.request_id == request_id, Task.key == key, Task.status == "open")
         )
         if community:
             stmt = stmt.join(ProcessInstance, ProcessInstance.id == Task.instance_id).where(
@@ -406,7 +410,7 @@ def test_new_request_whole_street_and_errors(app, db):
     assert r.status_code == 302
     with db.read() as s:
         req = s.scalar(select(Request))
-        instances = s.scalars(select(ProcessInstance).where(ProcessInstance.request_id == req.id))
+        instances = s.scalars(select(HandoffInstance).where(HandoffInstance.request_id == req.id))
         assert len(list(instances)) == 6
     page = text(dept.get(r.headers["Location"]))
     assert "申请已提交" in page and "瑞光社区" in page and "利民社区" in page

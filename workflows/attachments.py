@@ -145,7 +145,7 @@ def add(
             "attachment.added",
             actor_id=actor.user_id,
             instance_id=instance.id,
-            request_id=instance.request_id,
+            business_key=instance.business_key,
             task_id=task.id,
             filename=attachment.filename,
             size=attachment.size,

@@ -17,7 +17,7 @@ def record(
     actor_id: int | None = None,
     instance_id: int | None = None,
     task_id: int | None = None,
-    request_id: int | None = None,
+    business_key: str | None = None,
     **detail: Any,
 ) -> AuditEvent:
     ev = AuditEvent(
@@ -25,7 +25,7 @@ def record(
         actor_id=actor_id,
         instance_id=instance_id,
         task_id=task_id,
-        request_id=request_id,
+        business_key=business_key,
         detail=detail,
     )
     session.add(ev)

@@ -118,11 +118,11 @@ _patch_spiff_timers()
 
 
 def _offset_from_environment() -> None:
-    """HANDOFF_CLOCK_OFFSET_SECONDS shifts this process's clock (demos and multi-process tests:
+    """CLOCK_OFFSET_SECONDS shifts this process's clock (demos and multi-process tests:
     a timer worker run "40 days later"). Production mode refuses it (server.security)."""
     import os
 
-    value = os.environ.get("HANDOFF_CLOCK_OFFSET_SECONDS")
+    value = os.environ.get("CLOCK_OFFSET_SECONDS")
     if value:
         advance(timedelta(seconds=float(value)))
 

@@ -2,22 +2,21 @@
 
 For each instance it deserialises the workflow and compares: the open task rows with the
 engine's ready user tasks, the instance status and outcome with the workflow's, `next_timer_at`
-with the waiting timers, the routing parties with the scope, and the money rules of the handoff
-(no work before money; transferred never above agreed). Used after crash tests and by operators
-(`flask --app server check-consistency`).
+with the waiting timers, the routing parties with the scope, the message subscriptions with the
+waiting message events, and whatever the process's plugin checks of its own records. Used after
+crash tests and by operators (`flask --app server check-consistency`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import definitions, engine
+from . import definitions, engine, plugins, projection
 from .db import Database
-from .models import InstanceParty, LedgerEntry, ProcessInstance, Task
+from .models import InstanceParty, MessageSubscription, ProcessInstance, Task
 
 
 @dataclass(frozen=True)
@@ -71,23 +70,20 @@ def check_instance(session: Session, instance: ProcessInstance) -> list[Problem]
     }
     if parties != instance.scope:
         problem("parties", f"parties {parties} differ from scope {instance.scope}")
-    problems.extend(_money_problems(session, instance, rows))
-    return problems
-
-
-def _money_problems(session: Session, instance: ProcessInstance, rows) -> Iterator[Problem]:
-    totals = dict(
-        session.execute(
-            select(LedgerEntry.kind, func.sum(LedgerEntry.amount_fen))
-            .where(LedgerEntry.instance_id == instance.id)
-            .group_by(LedgerEntry.kind)
-        ).all()
+    subscribed = set(
+        session.scalars(
+            select(MessageSubscription.name).where(MessageSubscription.instance_id == instance.id)
+        )
     )
-    agreed, transferred = totals.get("agreed", 0) or 0, totals.get("transferred", 0) or 0
-    if transferred > agreed:
-        yield Problem(instance.id, "money", f"transferred {transferred} fen > agreed {agreed} fen")
-    if agreed and any(r.key == "work" for r in rows) and transferred < agreed:
-        yield Problem(instance.id, "work_before_money", "a work task exists before the transfer")
+    waiting = projection.waiting_messages(workflow) if instance.status == "running" else set()
+    if subscribed != waiting:
+        problem(
+            "subscriptions", f"subscribed to {sorted(subscribed)}, waiting for {sorted(waiting)}"
+        )
+    for check in plugins.for_process(parsed.key).consistency_checks:
+        for kind, detail in check(session, instance):
+            problem(kind, detail)
+    return problems
 
 
 def check_all(db: Database, batch: int = 200) -> tuple[int, list[Problem]]:

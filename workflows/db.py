@@ -18,15 +18,14 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
-DEFAULT_SQLITE_PATH = Path("var") / "handoff.sqlite3"
-
 
 class Base(DeclarativeBase):
     pass
 
 
-def default_url() -> str:
-    return os.environ.get("DATABASE_URL") or f"sqlite:///{DEFAULT_SQLITE_PATH}"
+def default_url(sqlite_path: Path = Path("var") / "workflows.sqlite3") -> str:
+    """DATABASE_URL, else a SQLite file (the service passes its own file name)."""
+    return os.environ.get("DATABASE_URL") or f"sqlite:///{sqlite_path}"
 
 
 def normalise_url(url: str) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,28 +17,40 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.exceptions import SpiffWorkflowException
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import evaluator
-from .forms import FIELD_TYPES, Form, from_camunda
-from .models import ProcessDefinition
-from .routing import TASK_ROLES
+from . import evaluator, plugins, validation
+from .forms import FIELD_TYPES, Form, parse_form_data
+from .models import ProcessDefinition, ProcessRelease
 
 MAX_BPMN_BYTES = 2_000_000
 NS = {
     "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
     "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",
+    "camunda": "http://camunda.org/schema/1.0/bpmn",
 }
+CAMUNDA = "{" + NS["camunda"] + "}"
+# camunda:assignee values meaning "whoever started the instance"
+STARTER_ASSIGNEES = ("${starter}", "${initiator}")
 
 
 class DefinitionError(ValueError):
-    """A BPMN file that cannot be deployed; says which element and why."""
+    """A BPMN file that cannot be deployed: every problem found, each naming its element.
 
-    def __init__(self, message: str, element: str | None = None):
-        super().__init__(f"{element}: {message}" if element else message)
-        self.element = element
-        self.reason = message
+    `element` and `reason` are the first problem's, for callers that show one."""
+
+    def __init__(
+        self,
+        message: str = "",
+        element: str | None = None,
+        problems: Sequence[validation.Problem] = (),
+    ):
+        self.problems = list(problems) or [validation.Problem(element, message, message)]
+        first = self.problems[0]
+        super().__init__("; ".join(str(p) for p in self.problems))
+        self.element = first.element
+        self.reason = first.message_en
 
 
 @dataclass(frozen=True)
@@ -46,6 +59,8 @@ class UserTaskInfo:
     name: str
     role: str
     form: Form
+    # "starter" (the instance's starter), a username, or None (the role's inbox)
+    assignee: str | None = None
 
 
 @dataclass(frozen=True)
@@ -55,6 +70,19 @@ class ParsedProcess:
     spec: BpmnProcessSpec
     subprocess_specs: dict[str, Any]
     user_tasks: dict[str, UserTaskInfo]
+    start_form: Form = Form()
+    start_event: str = ""
+    # roles that may start it (camunda:candidateStarterGroups); empty: any signed-in role
+    starter_roles: frozenset[str] = frozenset()
+    documentation: str = ""
+    # whether any element waits for a message (else the projection skips subscriptions)
+    has_messages: bool = False
+    # roles that may send it messages besides admins (see `messages.deliver`)
+    message_senders: frozenset[str] = frozenset()
+
+    @property
+    def roles(self) -> set[str]:
+        return {t.role for t in self.user_tasks.values()}
 
 
 def _safe_xml(xml: str | bytes) -> etree._Element:
@@ -75,6 +103,11 @@ def _safe_xml(xml: str | bytes) -> etree._Element:
     return root
 
 
+def _process_key(root: etree._Element) -> str:
+    executable = root.findall("bpmn:process[@isExecutable='true']", NS)
+    return executable[0].get("id", "") if len(executable) == 1 else ""
+
+
 def _executable_process(root: etree._Element) -> etree._Element:
     processes = root.findall("bpmn:process", NS)
     executable = [p for p in processes if p.get("isExecutable", "false") == "true"]
@@ -85,77 +118,115 @@ def _executable_process(root: etree._Element) -> etree._Element:
     return executable[0]
 
 
-def _check_lanes(process: etree._Element) -> None:
-    for lane in process.iterfind(".//bpmn:lane", NS):
-        if lane.get("name") not in TASK_ROLES:
-            raise DefinitionError(
-                f"lane name {lane.get('name')!r} is not a known role "
-                f"(expected one of {', '.join(TASK_ROLES)})",
-                lane.get("id"),
-            )
-    in_lane = {ref.text.strip() for ref in process.iterfind(".//bpmn:flowNodeRef", NS) if ref.text}
-    for task in process.iterfind(".//bpmn:userTask", NS):
-        if task.get("id") not in in_lane:
-            raise DefinitionError("user task lies outside any lane (no role)", task.get("id"))
+def _check(root: etree._Element, process_key: str, roles, processes) -> None:
+    functions = {*evaluator.DEFAULT_FUNCTIONS, *plugins.for_process(process_key).functions}
+    problems = validation.check(root, roles=roles, processes=processes, functions=functions)
+    if problems:
+        raise DefinitionError(problems=problems)
 
 
-def _check_expressions(process: etree._Element) -> None:
-    checks = [
-        (".//bpmn:conditionExpression", "eval"),
-        (".//bpmn:timeDate", "eval"),
-        (".//bpmn:timeDuration", "eval"),
-        (".//bpmn:timeCycle", "eval"),
-        (".//bpmn:scriptTask/bpmn:script", "exec"),
-    ]
-    for path, mode in checks:
-        for node in process.iterfind(path, NS):
-            owner = node.getparent()
-            while owner is not None and owner.get("id") is None:
-                owner = owner.getparent()
-            try:
-                evaluator.validate(node.text or "", mode=mode)
-            except evaluator.ExpressionError as exc:
-                element = owner.get("id") if owner is not None else None
-                raise DefinitionError(f"refused expression: {exc}", element) from None
-
-
-def _user_tasks(spec: BpmnProcessSpec) -> dict[str, UserTaskInfo]:
+def _user_tasks(
+    spec: BpmnProcessSpec, subprocess_specs: dict[str, Any], process: etree._Element
+) -> dict[str, UserTaskInfo]:
+    elements = {t.get("id"): t for t in process.iterfind(".//bpmn:userTask", NS)}
     tasks = {}
-    for ts in spec.task_specs.values():
+    specs = [spec, *subprocess_specs.values()]
+    for ts in (ts for sp in specs for ts in sp.task_specs.values()):
         if not getattr(ts, "manual", False):
             continue
-        form = from_camunda(getattr(ts, "form", None))
-        for f in form.fields:
-            if f.type not in FIELD_TYPES:
-                raise DefinitionError(f"form field {f.id!r} has unknown type {f.type!r}", ts.name)
-        tasks[ts.name] = UserTaskInfo(ts.name, ts.bpmn_name or ts.name, ts.lane, form)
+        element = elements.get(ts.name)
+        if element is None:  # a manual task: no form, no role; nobody completes it
+            raise DefinitionError("manual tasks are not supported: use a user task", ts.name)
+        form = _form_of(element)
+        assignee = (element.get(f"{CAMUNDA}assignee") or "").strip() or None
+        if assignee in STARTER_ASSIGNEES:
+            assignee = "starter"
+        role = validation.task_role(process, element) or ""
+        tasks[ts.name] = UserTaskInfo(ts.name, ts.bpmn_name or ts.name, role, form, assignee)
     return tasks
 
 
-def parse_bpmn(xml: str | bytes) -> ParsedProcess:
-    """Parse and check a BPMN file; DefinitionError names the element and the reason."""
+def _form_of(element: etree._Element) -> Form:
+    form_data = element.find("bpmn:extensionElements/camunda:formData", NS)
+    try:
+        form = parse_form_data(form_data)
+    except ValueError as exc:
+        raise DefinitionError(str(exc), element.get("id")) from None
+    for f in form.fields:
+        if f.type not in FIELD_TYPES:
+            raise DefinitionError(
+                f"form field {f.id!r} has unknown type {f.type!r}", element.get("id")
+            )
+    return form
+
+
+def _start_event(process: etree._Element) -> etree._Element | None:
+    for start in process.findall("bpmn:startEvent", NS):
+        if start.find("bpmn:messageEventDefinition", NS) is None:
+            return start
+    return None
+
+
+def _starter_roles(process: etree._Element) -> frozenset[str]:
+    text = process.get(f"{CAMUNDA}candidateStarterGroups") or ""
+    return frozenset(part.strip() for part in text.split(",") if part.strip())
+
+
+def _message_senders(process: etree._Element) -> frozenset[str]:
+    """The process's camunda property `messageSenders` (comma-separated roles), else every
+    role named on it (its tasks' and its starters')."""
+    prop = process.find(
+        "bpmn:extensionElements/camunda:properties/camunda:property[@name='messageSenders']", NS
+    )
+    if prop is not None:
+        return frozenset(r.strip() for r in (prop.get("value") or "").split(",") if r.strip())
+    named = {validation.task_role(process, t) for t in process.iterfind(".//bpmn:userTask", NS)}
+    return frozenset(r for r in named if r) | _starter_roles(process)
+
+
+def parse_bpmn(
+    xml: str | bytes, roles: Collection[str] | None = None, processes: Collection[str] = ()
+) -> ParsedProcess:
+    """Parse and check a BPMN file; DefinitionError lists every problem with its element.
+
+    `roles` are the known role keys and `processes` the deployed process keys: deployment
+    passes them and the file is checked in full (`workflows.validation`). A definition that
+    was deployed before is parsed again without them (it was checked when it was deployed)."""
     root = _safe_xml(xml)
+    if roles is not None:
+        _check(root, _process_key(root), roles, processes)
     process = _executable_process(root)
     if root.find(".//bpmndi:BPMNDiagram", NS) is None:
         raise DefinitionError("the file has no diagram interchange (BPMNDI) to draw")
-    _check_lanes(process)
-    _check_expressions(process)
+    # SpiffWorkflow evaluates timer text as an expression; Camunda's literal ISO forms
+    # (P10D, R3/PT1H, dates) are handed to it as string literals
+    root = validation.quote_literal_timers(root)
     parser = CamundaParser()
     try:
         parser.add_bpmn_xml(root, filename="upload.bpmn")
         key = process.get("id")
+        process = _executable_process(root)
         spec = parser.get_spec(key)
         subprocess_specs = parser.get_subprocess_specs(key)
     except ValidationException as exc:
         raise DefinitionError(str(exc.args[0] if exc.args else exc), exc.id or None) from None
     except (SpiffWorkflowException, KeyError, ValueError, TypeError, AttributeError) as exc:
         raise DefinitionError(f"cannot be parsed: {exc}") from None
+    start = _start_event(process)
+    doc = process.find("bpmn:documentation", NS)
     return ParsedProcess(
         key=key,
         name=process.get("name") or key,
         spec=spec,
         subprocess_specs=subprocess_specs,
-        user_tasks=_user_tasks(spec),
+        user_tasks=_user_tasks(spec, subprocess_specs, process),
+        start_form=_form_of(start) if start is not None else Form(),
+        start_event=start.get("id", "") if start is not None else "",
+        starter_roles=_starter_roles(process),
+        documentation=(doc.text or "").strip() if doc is not None else "",
+        has_messages=process.find(".//bpmn:messageEventDefinition", NS) is not None
+        or process.find(".//bpmn:receiveTask", NS) is not None,
+        message_senders=_message_senders(process),
     )
 
 
@@ -165,29 +236,30 @@ def content_hash(xml: str | bytes) -> str:
 
 
 def deploy(
-    session: Session, xml: str | bytes, deployed_by_id: int | None = None
+    session: Session,
+    xml: str | bytes,
+    deployed_by_id: int | None = None,
+    roles: set[str] | None = None,
 ) -> tuple[ProcessDefinition, bool]:
-    """Deploy a file as the next version of its process; an unchanged file is not a new one."""
-    parsed = parse_bpmn(xml)
+    """Deploy a file as the next version of its process.
+
+    As in Camunda, a file identical to the newest version is not a new one; a file identical
+    to an older version is (that is how a rollback is deployed)."""
+    processes = set(session.scalars(select(ProcessDefinition.key).distinct()))
+    parsed = parse_bpmn(xml, roles, processes)
     text = xml.decode("utf-8") if isinstance(xml, bytes) else xml
     digest = content_hash(text)
-    existing = session.scalar(
-        select(ProcessDefinition).where(
-            ProcessDefinition.key == parsed.key, ProcessDefinition.content_hash == digest
-        )
-    )
-    if existing is not None:
-        return existing, False
-    last = session.scalar(
-        select(func.max(ProcessDefinition.version)).where(ProcessDefinition.key == parsed.key)
-    )
+    last = newest(session, parsed.key)
+    if last is not None and last.content_hash == digest:
+        return last, False
     definition = ProcessDefinition(
         key=parsed.key,
         name=parsed.name,
-        version=(last or 0) + 1,
+        version=(last.version if last else 0) + 1,
         content_hash=digest,
         bpmn_xml=text,
         deployed_by_id=deployed_by_id,
+        suspended=False,
     )
     session.add(definition)
     session.flush()
@@ -195,13 +267,31 @@ def deploy(
     return definition, True
 
 
-def latest(session: Session, key: str) -> ProcessDefinition | None:
+def newest(session: Session, key: str) -> ProcessDefinition | None:
     return session.scalar(
         select(ProcessDefinition)
         .where(ProcessDefinition.key == key)
         .order_by(ProcessDefinition.version.desc())
         .limit(1)
     )
+
+
+def in_force(session: Session, key: str) -> ProcessDefinition | None:
+    """The version new instances of `key` start on: the one an admin chose, else the newest
+    version that is not suspended."""
+    chosen = session.scalar(
+        select(ProcessDefinition)
+        .join(ProcessRelease, ProcessRelease.definition_id == ProcessDefinition.id)
+        .where(ProcessRelease.key == key)
+    )
+    if chosen is not None:
+        return chosen
+    return session.scalar(
+        select(ProcessDefinition)
+        .where(ProcessDefinition.key == key, ProcessDefinition.suspended.is_(False))
+        .order_by(ProcessDefinition.version.desc())
+        .limit(1)
+    ) or newest(session, key)
 
 
 _cache: dict[int, ParsedProcess] = {}
@@ -232,3 +322,41 @@ def loaded_by_id(session: Session, definition_id: int) -> ParsedProcess:
             raise LookupError(f"no process definition {definition_id}")
         parsed = loaded(definition)
     return parsed
+
+
+# --- which version new instances start on --------------------------------------------------
+
+
+def set_suspended(session: Session, definition: ProcessDefinition, suspended: bool) -> None:
+    """Suspend a version (it starts nothing new; running instances carry on) or activate it."""
+    definition.suspended = suspended
+    if suspended:
+        # a suspended version cannot stay the chosen one: the newest active one takes over
+        row = session.get(ProcessRelease, definition.key)
+        if row is not None and row.definition_id == definition.id:
+            session.delete(row)
+    session.flush()
+
+
+def release(session: Session, definition: ProcessDefinition, actor_id: int | None) -> None:
+    """Make this version the one new instances of its key start on (e.g. roll back)."""
+    definition.suspended = False
+    row = session.get(ProcessRelease, definition.key)
+    if row is None:
+        session.add(
+            ProcessRelease(key=definition.key, definition_id=definition.id, chosen_by_id=actor_id)
+        )
+    else:
+        row.definition_id, row.chosen_by_id = definition.id, actor_id
+    session.flush()
+
+
+def released_ids(session: Session) -> set[int]:
+    """The definition ids in force for their keys (chosen, else newest not suspended)."""
+    keys = set(session.scalars(select(ProcessDefinition.key).distinct()))
+    ids = set()
+    for key in keys:
+        definition = in_force(session, key)
+        if definition is not None:
+            ids.add(definition.id)
+    return ids

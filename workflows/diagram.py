@@ -5,14 +5,17 @@ file, inlined into a page or shown to a browser without JavaScript. Layout comes
 file's BPMNDI (shape bounds, edge waypoints, label bounds); nothing is laid out here except text.
 
 An instance's progress is overlaid with `states` ({element id: "done" | "active" | "waiting" |
-"cancelled"}); every state is shown by colour *and* by line style or a badge glyph.
+"cancelled"}); every state is shown by colour *and* by line style or a badge glyph. `taken`, the ids
+of the sequence flows the instance really traversed (`workflows.progress.taken_flows`, named with
+`sequence_flows` below), marks exactly those flows as done; without it a flow counts as done when
+both its ends are, which also colours a gateway's untaken branch or an unused loop-back.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from lxml import etree
@@ -104,15 +107,37 @@ class Edge:
 
 
 def render_svg(
-    bpmn_xml: str | bytes, states: Mapping[str, str] | None = None, *, title: str | None = None
+    bpmn_xml: str | bytes,
+    states: Mapping[str, str] | None = None,
+    *,
+    title: str | None = None,
+    taken: Collection[str] | None = None,
 ) -> str:
-    """Draw the file's diagram as an SVG string, overlaying `states` ({element id: state})."""
+    """Draw the file's diagram as an SVG string, overlaying `states` ({element id: state}).
+
+    `taken` is the set of sequence-flow ids the instance traversed: when given, a sequence flow
+    is drawn as done exactly when its id is in it. When None (the default), a flow is drawn as
+    done when both its ends are done. Either way an explicit state for a flow id in `states` wins.
+    """
     states = _checked_states(states)
+    taken = _checked_taken(taken)
     root = _parse(bpmn_xml)
     elements = {e.get("id"): e for e in root.iter(f"{_BPMN}*") if e.get("id")}
     shapes, edges = _read_di(root, elements)
     label = title or _process_name(root) or "BPMN 流程图"
-    return _Drawing(states, label, elements).render(shapes, edges)
+    return _Drawing(states, label, elements, taken).render(shapes, edges)
+
+
+def sequence_flows(bpmn_xml: str | bytes) -> dict[tuple[str, str], list[str]]:
+    """{(sourceRef, targetRef): [sequence flow ids, in file order]} for every sequence flow in
+    the file (sub-processes included); the mapping `workflows.progress.taken_flows` names flows
+    with. The file is read as safely as for drawing; it needs no diagram interchange."""
+    flows: dict[tuple[str, str], list[str]] = {}
+    for flow in _parse(bpmn_xml).iter(f"{_BPMN}sequenceFlow"):
+        ends = (flow.get("sourceRef"), flow.get("targetRef"))
+        if flow.get("id") and ends[0] and ends[1]:
+            flows.setdefault(ends, []).append(flow.get("id"))
+    return flows
 
 
 # --- Reading the file ---------------------------------------------------------------------
@@ -124,6 +149,14 @@ def _checked_states(states: Mapping[str, str] | None) -> dict[str, str]:
     if unknown:
         raise DiagramError(f"unknown state(s) {unknown}; use one of {sorted(STATE_LABELS)}")
     return states
+
+
+def _checked_taken(taken: Collection[str] | None) -> frozenset[str] | None:
+    if taken is None:
+        return None
+    if isinstance(taken, (str, bytes)):  # a lone id would be read as a set of characters
+        raise DiagramError("taken must be a collection of sequence flow ids, not a string")
+    return frozenset(taken)
 
 
 def _parse(bpmn_xml: str | bytes) -> etree._Element:
@@ -256,8 +289,15 @@ class _Drawing:
     DRAWERS |= dict.fromkeys(ACTIVITIES, "_activity") | dict.fromkeys(EVENTS, "_event")
     DRAWERS |= dict.fromkeys(GATEWAYS, "_gateway")
 
-    def __init__(self, states: dict[str, str], label: str, elements: dict[str, etree._Element]):
+    def __init__(
+        self,
+        states: dict[str, str],
+        label: str,
+        elements: dict[str, etree._Element],
+        taken: frozenset[str] | None = None,
+    ):
         self.states = states
+        self.taken = taken
         self.elements = elements
         self.svg = sh.svg_root(label)
         self.background = el(self.svg, "rect", fill="#ffffff")
@@ -436,13 +476,16 @@ class _Drawing:
             self._include(left, top, used, height)
 
     def _edge_state(self, elem: etree._Element) -> str:
-        """A sequence flow counts as done when both its ends are done, unless given a state."""
+        """A sequence flow is done when it was taken (with `taken`), else when both its ends are
+        done; an explicit state for the flow wins. Other edges are neutral unless given a state."""
         if elem.get("id") in self.states:
             return self.states[elem.get("id")]
+        if _kind(elem) != "sequenceFlow":
+            return "neutral"
+        if self.taken is not None:
+            return "done" if elem.get("id") in self.taken else "neutral"
         ends = (self.states.get(elem.get("sourceRef")), self.states.get(elem.get("targetRef")))
-        if _kind(elem) == "sequenceFlow" and ends == ("done", "done"):
-            return "done"
-        return "neutral"
+        return "done" if ends == ("done", "done") else "neutral"
 
     def _draw_edge(self, edge: Edge) -> None:
         elem, kind, pts = edge.elem, _kind(edge.elem), edge.waypoints

@@ -28,11 +28,27 @@ from SpiffWorkflow.camunda.serializer import DEFAULT_CONFIG
 from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
 
-from . import clock  # noqa: F401  (installs the controllable clock into SpiffWorkflow's timers)
+from . import (
+    clock,  # noqa: F401  (installs the controllable clock into SpiffWorkflow's timers)
+    plugins,
+)
 from .definitions import ParsedProcess
-from .evaluator import make_script_engine
+from .evaluator import DEFAULT_FUNCTIONS, RestrictedScriptEngine, make_script_engine
 
 SCRIPT_ENGINE = make_script_engine()
+_engines: dict[tuple[str, int], RestrictedScriptEngine] = {}
+
+
+def script_engine(process_key: str) -> RestrictedScriptEngine:
+    """The evaluator for a process: the default functions plus its plugin's."""
+    functions = plugins.for_process(process_key).functions
+    if not functions:
+        return SCRIPT_ENGINE
+    cache_key = (process_key, plugins.REGISTRY.version)
+    engine = _engines.get(cache_key)
+    if engine is None:
+        engine = _engines[cache_key] = make_script_engine({**DEFAULT_FUNCTIONS, **functions})
+    return engine
 
 
 class _SpeclessWorkflowConverter(BpmnWorkflowConverter):
@@ -148,11 +164,13 @@ _SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(_config))
 
 # Set on a workflow made by `new_workflow` until its first projection sync: its instance can
 # have no task rows yet, so the projection need not look for any.
-FRESH = "_handoff_fresh"
+FRESH = "_workflows_fresh"
 
 
 def new_workflow(parsed: ParsedProcess, data: dict[str, Any]) -> BpmnWorkflow:
-    workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=SCRIPT_ENGINE)
+    workflow = BpmnWorkflow(
+        parsed.spec, parsed.subprocess_specs, script_engine=script_engine(parsed.key)
+    )
     setattr(workflow, FRESH, True)
     workflow.data.update(data)
     # The start task hands the workflow data to the first tasks.
@@ -167,7 +185,7 @@ def dump(workflow: BpmnWorkflow) -> dict[str, Any]:
 def load(parsed: ParsedProcess, state: dict[str, Any]) -> BpmnWorkflow:
     dct = dict(state, spec=parsed.spec, subprocess_specs=parsed.subprocess_specs)
     workflow = _SERIALIZER.from_dict(dct)
-    workflow.script_engine = SCRIPT_ENGINE
+    workflow.script_engine = script_engine(parsed.key)
     return workflow
 
 

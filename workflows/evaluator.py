@@ -37,7 +37,6 @@ import ast
 import copy
 import math
 import operator
-import re
 import textwrap
 import time
 from collections import ChainMap
@@ -97,29 +96,6 @@ def _error(message: str, node: ast.AST | None = None) -> ExpressionError:
 # --------------------------------------------------------------------------------------------
 # Default functions
 # --------------------------------------------------------------------------------------------
-
-_YUAN_PATTERN = r"-?[0-9]{1,15}(\.[0-9]{1,2})?"  # ASCII digits only: Decimal() accepts others
-
-
-def to_fen(yuan: str | int) -> int:
-    """Yuan (an int, or a decimal string with at most 2 places) as integer fen. Never uses float."""
-    if isinstance(yuan, bool):
-        raise ValueError("to_fen() needs a yuan amount, not a boolean")
-    if isinstance(yuan, int):
-        amount = Decimal(yuan)
-    elif isinstance(yuan, Decimal):
-        if not yuan.is_finite() or yuan.as_tuple().exponent < -2:
-            raise ValueError(f"not a yuan amount with at most 2 decimal places: {yuan}")
-        amount = yuan
-    elif isinstance(yuan, str):
-        text = yuan.strip()
-        if not re.fullmatch(_YUAN_PATTERN, text):
-            shown = text if len(text) <= 40 else text[:40] + "…"
-            raise ValueError(f"not a yuan amount with at most 2 decimal places: {shown!r}")
-        amount = Decimal(text)
-    else:
-        raise ValueError(f"to_fen() needs a str or int, not {type(yuan).__name__}")
-    return _check_int(int(amount * 100))
 
 
 def _now() -> str:
@@ -197,7 +173,6 @@ DEFAULT_FUNCTIONS: Mapping[str, Callable[..., Any]] = MappingProxyType(
         "max": max,
         "abs": abs,
         "round": _safe_round,
-        "to_fen": to_fen,
         "now": _now,
         "add_working_days": _add_working_days,
         "today": _today,

@@ -1,14 +1,14 @@
 """Task forms: described from the BPMN's Camunda form data, cleaned and validated on completion.
 
 Field-level rules come from the diagram (type, required, min, max, maxlength, enum values).
-Rules that span fields or need the instance are registered per process and task key by the
-process's own module (see `workflows/handoff.py`).
+Rules that span fields or need the instance come from the process's plugin
+(`workflows.plugins.ProcessPlugin.form_rules`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -44,6 +44,7 @@ class FormField:
     min: int | None = None
     max: int | None = None
     maxlength: int | None = None
+    default: str | None = None
 
     def describe(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -55,7 +56,7 @@ class FormField:
         }
         if self.options:
             out["options"] = [{"value": o.id, "label": o.name} for o in self.options]
-        for key in ("min", "max", "maxlength"):
+        for key in ("min", "max", "maxlength", "default"):
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
         return out
@@ -69,43 +70,51 @@ class Form:
         return [f.describe() for f in self.fields]
 
 
-# (process key, task key) -> rule(cleaned data, instance data) -> {field: message}
-Rule = Callable[[dict[str, Any], Mapping[str, Any]], dict[str, str]]
-_RULES: dict[tuple[str, str], list[Rule]] = {}
+_CAMUNDA = "{http://camunda.org/schema/1.0/bpmn}"
 
 
-def rule(process_key: str, *task_keys: str) -> Callable[[Rule], Rule]:
-    def register(fn: Rule) -> Rule:
-        for key in task_keys:
-            _RULES.setdefault((process_key, key), []).append(fn)
-        return fn
-
-    return register
-
-
-def from_camunda(form: Any) -> Form:
-    """Convert SpiffWorkflow's parsed Camunda form into ours (validated at deploy time)."""
+def parse_form_data(form_data: Any) -> Form:
+    """Our form from a `camunda:formData` element (of a user task or a start event), or an
+    empty form for None. Field types are checked at deploy time."""
+    if form_data is None:
+        return Form()
     fields = []
-    for f in getattr(form, "fields", []) or []:
-        config = {v.name: v.config for v in f.validation}
+    for f in form_data.iter(f"{_CAMUNDA}formField"):
+        config = {
+            c.get("name"): c.get("config") for c in f.iter(f"{_CAMUNDA}constraint") if c.get("name")
+        }
+        props = {
+            p.get("id") or p.get("name"): p.get("value") for p in f.iter(f"{_CAMUNDA}property")
+        }
         fields.append(
             FormField(
-                id=f.id,
-                type=f.type,
-                label=f.label or f.id,
-                label_en=f.get_property("label_en") or "",
+                id=f.get("id", ""),
+                type=f.get("type", "string"),
+                label=f.get("label") or f.get("id", ""),
+                label_en=props.get("label_en") or "",
                 required="required" in config,
-                options=tuple(Option(o.id, o.name) for o in getattr(f, "options", [])),
+                options=tuple(
+                    Option(v.get("id", ""), v.get("name") or v.get("id", ""))
+                    for v in f.iter(f"{_CAMUNDA}value")
+                ),
                 min=_int_or_none(config.get("min")),
                 max=_int_or_none(config.get("max")),
                 maxlength=_int_or_none(config.get("maxlength")),
+                default=f.get("defaultValue"),
             )
         )
     return Form(tuple(fields))
 
 
 def _int_or_none(value: str | None) -> int | None:
-    return None if value in (None, "") else int(value)
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(
+            f"表单约束应为整数 a form constraint must be an integer: {value!r}"
+        ) from None
 
 
 def _clean_value(f: FormField, value: Any) -> Any:
@@ -138,7 +147,7 @@ def _clean_value(f: FormField, value: Any) -> Any:
     if f.type == "date":
         return parse_date(value).isoformat()
     if f.type == "decimal":
-        return format_yuan(parse_yuan(value))
+        return format_decimal(parse_decimal(value))
     raise ValueError(f"unknown field type {f.type}")
 
 
@@ -151,40 +160,29 @@ def parse_date(value: Any) -> date:
         raise ValueError("不是有效日期 not a valid date") from None
 
 
-def parse_yuan(value: Any) -> Decimal:
-    """A yuan amount as a decimal string with at most 2 places (never a float)."""
+def parse_decimal(value: Any) -> Decimal:
+    """A decimal string with at most 2 places (never a float: money is exact)."""
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
     if not isinstance(value, str) or not _DECIMAL_RE.fullmatch(value.strip()):
-        raise ValueError(
-            '金额应为最多两位小数的字符串，如 "5000.00" amount must be a string like "5000.00"'
-        )
+        raise ValueError('应为最多两位小数的数，如 "5000.00" must be a number like "5000.00"')
     try:
         return Decimal(value.strip())
     except InvalidOperation:
-        raise ValueError("金额无效 invalid amount") from None
+        raise ValueError("不是有效的数 not a valid number") from None
 
 
-def format_yuan(amount: Decimal) -> str:
+def format_decimal(amount: Decimal) -> str:
     return str(amount.quantize(Decimal("0.01")))
 
 
-def yuan_to_fen(amount: Decimal) -> int:
-    return int(amount * 100)
-
-
-def fen_to_yuan(fen: int) -> str:
-    return format_yuan(Decimal(fen) / 100)
-
-
 def clean(
-    process_key: str,
-    task_key: str,
     form: Form,
     data: Any,
     instance_data: Mapping[str, Any],
+    rules: Sequence[Callable[[dict[str, Any], Mapping[str, Any]], dict[str, str]]] = (),
 ) -> dict[str, Any]:
-    """Validate submitted data against the form and the registered rules; FormErrors if bad."""
+    """Validate submitted data against the form, then the plugin's rules; FormErrors if bad."""
     if not isinstance(data, Mapping):
         raise FormErrors({"data": "应为对象 must be an object"})
     known = {f.id for f in form.fields}
@@ -201,7 +199,7 @@ def clean(
         except ValueError as exc:
             errors[f.id] = str(exc)
     if not errors:
-        for check in _RULES.get((process_key, task_key), []):
+        for check in rules:
             errors.update(check(cleaned, instance_data))
     if errors:
         raise FormErrors(errors)

@@ -1,4 +1,4 @@
-"""Per-process hooks: the records a process keeps beside its engine state (agreements, money).
+"""Per-process hooks: the records a process keeps beside its engine state.
 
 Hooks run inside the same transaction as the engine step that triggered them. They must not
 decide the flow; the BPMN does that.
@@ -34,15 +34,3 @@ class ProcessHooks:
 
     def instance_cancelled(self, ctx: HookContext) -> None:
         pass
-
-
-_REGISTRY: dict[str, ProcessHooks] = {}
-_DEFAULT = ProcessHooks()
-
-
-def register(process_key: str, hooks: ProcessHooks) -> None:
-    _REGISTRY[process_key] = hooks
-
-
-def for_process(process_key: str) -> ProcessHooks:
-    return _REGISTRY.get(process_key, _DEFAULT)

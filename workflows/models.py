@@ -1,18 +1,20 @@
-"""Typed SQLAlchemy 2 models: accounts, catalog, definitions, instances, inbox, audit, money.
+"""Typed SQLAlchemy 2 models of the engine: accounts, roles, definitions, instances, inbox,
+messages, audit, attachments.
 
-Money is integer fen; datetimes are stored as UTC and come back timezone-aware.
+Datetimes are stored as UTC and come back timezone-aware. A process's own records (the
+district's work requests and their money, say) live in its plugin's package, on the same
+metadata.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
-    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -109,23 +111,22 @@ class ApiToken(Base):
     user: Mapped[User] = relationship(lazy="joined")
 
 
-class CatalogItem(Base):
-    __tablename__ = "catalog_item"
+class Role(Base):
+    """A role users hold at an org unit of one kind; tasks are routed to (role, org unit)."""
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(32), unique=True)
-    name: Mapped[str] = mapped_column(String(200))
-    category: Mapped[str] = mapped_column(String(32))
-    legal_basis: Mapped[str] = mapped_column(String(500), default="")
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    __tablename__ = "role"
+
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str] = mapped_column(String(100))
+    # the kind of org unit a member of this role belongs to (routing.SCOPE_KEYS)
+    unit_kind: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ProcessDefinition(Base):
     __tablename__ = "process_definition"
-    __table_args__ = (
-        UniqueConstraint("key", "version"),
-        UniqueConstraint("key", "content_hash"),
-    )
+    __table_args__ = (UniqueConstraint("key", "version"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(100))
@@ -135,31 +136,21 @@ class ProcessDefinition(Base):
     bpmn_xml: Mapped[str] = mapped_column(Text)
     deployed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     deployed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    # a suspended version starts no new instances; running ones carry on
+    suspended: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
-class Request(Base):
-    """One department's request to hand an item to one or more communities."""
+class ProcessRelease(Base):
+    """The version of a process key that new instances start on, chosen by an admin.
 
-    __tablename__ = "handoff_request"
+    Without a row the newest version that is not suspended is in force."""
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    number: Mapped[str] = mapped_column(String(40), unique=True)
-    department_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
-    item_code: Mapped[str | None] = mapped_column(String(32))
-    item_name: Mapped[str] = mapped_column(String(200), default="")
-    item_category: Mapped[str] = mapped_column(String(32))
-    title: Mapped[str] = mapped_column(String(200))
-    description: Mapped[str] = mapped_column(Text, default="")
-    legal_basis: Mapped[str] = mapped_column(String(500), default="")
-    amount_fen: Mapped[int] = mapped_column(BigInteger)
-    due_date: Mapped[date | None] = mapped_column(Date)
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    __tablename__ = "process_release"
 
-    department: Mapped[OrgUnit] = relationship(lazy="joined")
-    instances: Mapped[list[ProcessInstance]] = relationship(
-        back_populates="request", order_by="ProcessInstance.id"
-    )
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"))
+    chosen_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    chosen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ProcessInstance(Base):
@@ -168,8 +159,9 @@ class ProcessInstance(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"), index=True)
-    request_id: Mapped[int | None] = mapped_column(ForeignKey("handoff_request.id"), index=True)
-    community_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    # the caller's own reference for the instance (Camunda's business key), e.g. a case number
+    business_key: Mapped[str | None] = mapped_column(String(100), index=True)
+    started_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
     status: Mapped[str] = mapped_column(String(16), default="running")
     outcome: Mapped[str | None] = mapped_column(String(40))
     title: Mapped[str] = mapped_column(String(200), default="")
@@ -185,8 +177,6 @@ class ProcessInstance(Base):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     definition: Mapped[ProcessDefinition] = relationship(lazy="joined")
-    request: Mapped[Request | None] = relationship(back_populates="instances")
-    community: Mapped[OrgUnit | None] = relationship(lazy="joined")
 
 
 class InstanceParty(Base):
@@ -198,6 +188,17 @@ class InstanceParty(Base):
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), primary_key=True)
     role: Mapped[str] = mapped_column(String(32), primary_key=True)
     org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
+
+
+class MessageSubscription(Base):
+    """An instance waiting for a BPMN message by name (catch event, receive task or boundary
+    event), kept in step with the engine state like the task rows."""
+
+    __tablename__ = "message_subscription"
+    __table_args__ = (Index("ix_subscription_name", "name", "instance_id"),)
+
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
 
 
 class Task(Base):
@@ -231,7 +232,7 @@ class Task(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     spiff_id: Mapped[str] = mapped_column(String(36), unique=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
-    request_id: Mapped[int | None] = mapped_column(ForeignKey("handoff_request.id"), index=True)
+    business_key: Mapped[str | None] = mapped_column(String(100), index=True)
     process_key: Mapped[str] = mapped_column(String(100))
     key: Mapped[str] = mapped_column(String(100))
     name: Mapped[str] = mapped_column(String(200))
@@ -265,63 +266,10 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(64))
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"), index=True)
     task_id: Mapped[int | None] = mapped_column(ForeignKey("task.id"))
-    request_id: Mapped[int | None] = mapped_column(ForeignKey("handoff_request.id"), index=True)
+    business_key: Mapped[str | None] = mapped_column(String(100), index=True)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     actor: Mapped[User | None] = relationship(lazy="joined")
-
-
-class Agreement(Base):
-    """委托协议: drafted from the request when signing starts, one per handoff."""
-
-    __tablename__ = "agreement"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), unique=True)
-    number: Mapped[str] = mapped_column(String(64), unique=True)
-    status: Mapped[str] = mapped_column(String(16), default="draft")
-    content: Mapped[dict[str, Any]] = mapped_column(JSON)
-    amount_fen: Mapped[int] = mapped_column(BigInteger)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-    signatures: Mapped[list[Signature]] = relationship(
-        back_populates="agreement", order_by="Signature.id", lazy="selectin"
-    )
-
-
-class Signature(Base):
-    __tablename__ = "signature"
-    __table_args__ = (UniqueConstraint("agreement_id", "party"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    agreement_id: Mapped[int] = mapped_column(ForeignKey("agreement.id"))
-    party: Mapped[str] = mapped_column(String(32))
-    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
-    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
-    decision: Mapped[str] = mapped_column(String(16))
-    comment: Mapped[str] = mapped_column(Text, default="")
-    signed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-    agreement: Mapped[Agreement] = relationship(back_populates="signatures")
-    org_unit: Mapped[OrgUnit] = relationship(lazy="joined")
-    user: Mapped[User] = relationship(lazy="joined")
-
-
-class LedgerEntry(Base):
-    """The money trail: what was agreed and what was transferred, per handoff, in fen."""
-
-    __tablename__ = "ledger_entry"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
-    request_id: Mapped[int | None] = mapped_column(ForeignKey("handoff_request.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(16))  # agreed | transferred
-    amount_fen: Mapped[int] = mapped_column(BigInteger)
-    voucher_no: Mapped[str | None] = mapped_column(String(64))
-    transferred_on: Mapped[date | None] = mapped_column(Date)
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class IdempotencyRecord(Base):

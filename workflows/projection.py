@@ -8,15 +8,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, lazyload
 
 from . import clock, engine
 from .definitions import ParsedProcess
 from .errors import EngineFailure
-from .models import ProcessInstance, Task
+from .models import MessageSubscription, ProcessInstance, Task, User
 from .routing import ESCALATION_ROLE
 
 OVERDUE_SUFFIX = "_overdue"
@@ -50,7 +52,7 @@ def sync(
         timers = engine.boundary_timers(spiff_task)
         row = by_spiff.get(spiff_id)
         if row is None:
-            row = _new_row(instance, parsed, spiff_task, now)
+            row = _new_row(session, instance, parsed, spiff_task, now)
             dues = [d for t in timers if (d := engine.timer_due(t))]
             row.due_at = min(dues) if dues else None
             session.add(row)
@@ -66,6 +68,8 @@ def sync(
 
     instance.next_timer_at = snap.next_timer_at
     instance.updated_at = now
+    if parsed.has_messages:
+        sync_subscriptions(session, instance, waiting_messages(workflow))
     if workflow.is_completed() and instance.status == "running":
         instance.status = "completed"
         instance.outcome = engine.outcome(workflow)
@@ -73,6 +77,41 @@ def sync(
         instance.next_timer_at = None
         result.finished = True
     return result
+
+
+def waiting_messages(workflow: BpmnWorkflow) -> set[str]:
+    """Names of the messages the workflow waits for (catch events, receive tasks, boundary
+    events; SpiffWorkflow keeps all of them WAITING)."""
+    return {
+        t.task_spec.event_definition.name
+        for t in workflow.get_tasks(state=TaskState.WAITING)
+        if isinstance(t.task_spec, CatchingEvent)
+        and isinstance(t.task_spec.event_definition, MessageEventDefinition)
+    }
+
+
+def sync_subscriptions(session: Session, instance: ProcessInstance, names: set[str]) -> None:
+    stored = set(
+        session.scalars(
+            select(MessageSubscription.name).where(MessageSubscription.instance_id == instance.id)
+        )
+    )
+    if stored - names:
+        session.execute(
+            delete(MessageSubscription).where(
+                MessageSubscription.instance_id == instance.id,
+                MessageSubscription.name.in_(stored - names),
+            )
+        )
+    session.add_all(
+        MessageSubscription(instance_id=instance.id, name=name) for name in sorted(names - stored)
+    )
+
+
+def clear_subscriptions(session: Session, instance: ProcessInstance) -> None:
+    session.execute(
+        delete(MessageSubscription).where(MessageSubscription.instance_id == instance.id)
+    )
 
 
 def _open_rows(session: Session, instance: ProcessInstance, workflow: BpmnWorkflow) -> list[Task]:
@@ -96,7 +135,9 @@ def _open_rows(session: Session, instance: ProcessInstance, workflow: BpmnWorkfl
     return [row for row in rows if row.status == "open"]
 
 
-def _new_row(instance: ProcessInstance, parsed: ParsedProcess, spiff_task, now) -> Task:
+def _new_row(
+    session: Session, instance: ProcessInstance, parsed: ParsedProcess, spiff_task, now
+) -> Task:
     info = parsed.user_tasks[spiff_task.task_spec.name]
     unit = instance.scope.get(info.role)
     if unit is None:
@@ -107,13 +148,26 @@ def _new_row(instance: ProcessInstance, parsed: ParsedProcess, spiff_task, now) 
     return Task(
         spiff_id=str(spiff_task.id),
         instance_id=instance.id,
-        request_id=instance.request_id,
+        business_key=instance.business_key,
         process_key=parsed.key,
         key=info.key,
         name=info.name,
         title=instance.title,
         role=info.role,
         org_unit_id=unit,
+        assignee_id=_assignee(session, instance, info.assignee),
         created_at=now,
         status="open",
+    )
+
+
+def _assignee(session: Session, instance: ProcessInstance, assignee: str | None) -> int | None:
+    """camunda:assignee: the instance's starter, or a user by name (an unknown or inactive
+    name leaves the task in the role's inbox rather than with nobody)."""
+    if assignee is None:
+        return None
+    if assignee == "starter":
+        return instance.started_by_id
+    return session.scalar(
+        select(User.id).where(User.username == assignee, User.is_active.is_(True))
     )

@@ -26,18 +26,16 @@ from sqlalchemy import (
     true,
     union_all,
 )
-from sqlalchemy.orm import Session, defer, joinedload, lazyload, selectinload
+from sqlalchemy.orm import Session, defer, joinedload, lazyload
 
-from . import clock, definitions, engine
+from . import clock, definitions, diagram, engine, progress
 from .errors import Forbidden, NotFound
 from .models import (
-    Agreement,
     AuditEvent,
     InstanceParty,
-    LedgerEntry,
     OrgUnit,
+    ProcessDefinition,
     ProcessInstance,
-    Request,
     Task,
     User,
 )
@@ -53,7 +51,12 @@ TASK_SORTS = {
     "title": Task.title,
     "id": Task.id,
 }
-REQUEST_SORTS = {"created_at": Request.created_at, "id": Request.id, "title": Request.title}
+INSTANCE_SORTS = {
+    "created_at": ProcessInstance.created_at,
+    "updated_at": ProcessInstance.updated_at,
+    "id": ProcessInstance.id,
+    "title": ProcessInstance.title,
+}
 
 
 @dataclass
@@ -64,7 +67,7 @@ class Page(Generic[T]):
     per_page: int
 
 
-def _paged(session: Session, stmt: Select, page: int, per_page: int) -> Page:
+def paged(session: Session, stmt: Select, page: int, per_page: int) -> Page:
     per_page = max(1, min(per_page, MAX_PER_PAGE))
     page = max(1, page)
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
@@ -72,11 +75,11 @@ def _paged(session: Session, stmt: Select, page: int, per_page: int) -> Page:
     return Page(items, total or 0, page, per_page)
 
 
-def _order(column, order: str):
+def order_by(column, order: str):
     return column.asc() if order == "asc" else column.desc()
 
 
-def _like(text: str) -> str:
+def like_pattern(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
@@ -93,7 +96,7 @@ class InboxFilter:
     overdue: bool | None = None
     claimed: bool | None = None
     q: str | None = None
-    request_id: int | None = None
+    business_key: str | None = None
 
 
 def _filters(f: InboxFilter) -> dict[str, tuple[ColumnElement[bool], object]]:
@@ -109,8 +112,8 @@ def _filters(f: InboxFilter) -> dict[str, tuple[ColumnElement[bool], object]]:
         add("f_process", lambda p: Task.process_key == p, f.process)
     if f.key:
         add("f_key", lambda p: Task.key == p, f.key)
-    if f.request_id:
-        add("f_request", lambda p: Task.request_id == p, f.request_id)
+    if f.business_key:
+        add("f_business_key", lambda p: Task.business_key == p, f.business_key)
     if f.due_before:
         add("f_due_before", lambda p: Task.due_at < p, f.due_before)
     if f.due_after:
@@ -124,7 +127,7 @@ def _filters(f: InboxFilter) -> dict[str, tuple[ColumnElement[bool], object]]:
     elif f.claimed is False:
         out["f_unclaimed"] = (Task.assignee_id.is_(None), None)
     if f.q:
-        add("f_q", lambda p: Task.title.ilike(p, escape="\\"), _like(f.q))
+        add("f_q", lambda p: Task.title.ilike(p, escape="\\"), like_pattern(f.q))
     return out
 
 
@@ -174,7 +177,7 @@ def _inbox_statements(
     branches = [and_(b, *conditions) for b in inbox_branches(n_scopes, escalation)]
     count_stmt = select(_sum_of_counts(branches))
     column = TASK_SORTS[sort]
-    ordering = (_order(column, order), Task.id.desc())
+    ordering = (order_by(column, order), Task.id.desc())
     firsts = [
         select(Task.id)
         .where(b)
@@ -203,7 +206,7 @@ _FILTER_FIELDS: dict[str, tuple[str, object]] = {
     "f_role": ("role", "x"),
     "f_process": ("process", "x"),
     "f_key": ("key", "x"),
-    "f_request": ("request_id", 1),
+    "f_business_key": ("business_key", "x"),
     "f_due_before": ("due_before", datetime.min),
     "f_due_after": ("due_after", datetime.min),
     "f_overdue": ("overdue", True),
@@ -322,7 +325,7 @@ def visible_instances(actor: Actor) -> ColumnElement[bool]:
     by_assignment = exists().where(
         Task.instance_id == ProcessInstance.id, Task.assignee_id == actor.user_id
     )
-    return or_(by_party, by_assignment)
+    return or_(by_party, by_assignment, ProcessInstance.started_by_id == actor.user_id)
 
 
 def instance_for(session: Session, actor: Actor, instance_id: int) -> ProcessInstance:
@@ -346,73 +349,92 @@ def instance_detail(session: Session, actor: Actor, instance_id: int) -> dict[st
         "data": engine.current_data(workflow),
         "open_tasks": list(open_tasks),
         "history": history(session, instance_id=instance.id),
-        "agreement": session.scalar(select(Agreement).where(Agreement.instance_id == instance.id)),
-        "ledger": ledger(session, instance.id),
         "states": engine.element_states(workflow),
+        "taken": _taken(workflow, instance.definition.bpmn_xml),
     }
 
 
-def history(session: Session, *, instance_id: int | None = None, request_id: int | None = None):
+def _taken(workflow, bpmn_xml: str) -> set[str]:
+    """The sequence flows the instance went along (to colour the path actually taken)."""
+    try:
+        flows = diagram.sequence_flows(bpmn_xml)
+    except diagram.DiagramError:
+        return set()
+    return progress.taken_flows(workflow, flows)
+
+
+def history(session: Session, *, instance_id: int | None = None, business_key: str | None = None):
     stmt = select(AuditEvent).order_by(AuditEvent.at, AuditEvent.id)
     if instance_id is not None:
         stmt = stmt.where(AuditEvent.instance_id == instance_id)
-    if request_id is not None:
-        stmt = stmt.where(AuditEvent.request_id == request_id)
+    if business_key is not None:
+        stmt = stmt.where(AuditEvent.business_key == business_key)
     return list(session.scalars(stmt))
 
 
-def ledger(session: Session, instance_id: int) -> dict[str, Any]:
-    entries = list(
-        session.scalars(
-            select(LedgerEntry)
-            .where(LedgerEntry.instance_id == instance_id)
-            .order_by(LedgerEntry.id)
-        )
-    )
-    agreed = sum(e.amount_fen for e in entries if e.kind == "agreed")
-    transferred = sum(e.amount_fen for e in entries if e.kind == "transferred")
-    return {
-        "entries": entries,
-        "agreed_fen": agreed,
-        "transferred_fen": transferred,
-        "outstanding_fen": agreed - transferred,
-    }
+@dataclass(frozen=True)
+class InstanceFilter:
+    process: str | None = None
+    state: str | None = None
+    outcome: str | None = None
+    started_by_me: bool = False
+    org_unit: int | None = None  # an org unit id among the instance's parties
+    business_key: str | None = None
+    q: str | None = None
 
 
-def requests(
+def instances(
     session: Session,
     actor: Actor,
+    f: InstanceFilter = InstanceFilter(),
     *,
-    q: str | None = None,
     sort: str = "created_at",
     order: str = "desc",
     page: int = 1,
     per_page: int = 20,
-) -> Page[Request]:
-    visible = select(ProcessInstance.request_id).where(visible_instances(actor))
-    stmt = select(Request).where(Request.id.in_(visible))
-    if q:
-        stmt = stmt.where(Request.title.ilike(_like(q), escape="\\"))
-    stmt = stmt.order_by(
-        _order(REQUEST_SORTS.get(sort, Request.created_at), order), Request.id.desc()
-    )
-    return _paged(session, stmt, page, per_page)
-
-
-def request_detail(session: Session, actor: Actor, request_id: int) -> dict[str, Any]:
-    # A request may fan out to a thousand instances: their engine state and the definition's
-    # BPMN text are loaded only if someone reads them.
-    instances = list(
-        session.scalars(
-            select(ProcessInstance)
-            .where(ProcessInstance.request_id == request_id, visible_instances(actor))
-            .order_by(ProcessInstance.id)
-            .options(defer(ProcessInstance.state), lazyload(ProcessInstance.definition))
+) -> Page[ProcessInstance]:
+    """Instances the actor may read, filtered, newest first; engine state not loaded."""
+    stmt = select(ProcessInstance).where(visible_instances(actor))
+    if f.process:
+        keys = select(ProcessDefinition.id).where(ProcessDefinition.key == f.process)
+        stmt = stmt.where(ProcessInstance.definition_id.in_(keys))
+    if f.state:
+        stmt = stmt.where(ProcessInstance.status == f.state)
+    if f.outcome:
+        stmt = stmt.where(ProcessInstance.outcome == f.outcome)
+    if f.started_by_me:
+        stmt = stmt.where(ProcessInstance.started_by_id == actor.user_id)
+    if f.org_unit is not None:
+        stmt = stmt.where(
+            exists().where(
+                InstanceParty.instance_id == ProcessInstance.id,
+                InstanceParty.org_unit_id == f.org_unit,
+            )
         )
+    if f.business_key:
+        stmt = stmt.where(ProcessInstance.business_key == f.business_key)
+    if f.q:
+        stmt = stmt.where(ProcessInstance.title.ilike(like_pattern(f.q), escape="\\"))
+    column = INSTANCE_SORTS.get(sort, ProcessInstance.created_at)
+    stmt = stmt.order_by(order_by(column, order), ProcessInstance.id.desc()).options(
+        defer(ProcessInstance.state),
+        joinedload(ProcessInstance.definition).defer(ProcessDefinition.bpmn_xml),
     )
-    if not instances:
-        raise NotFound("request not found")
-    request = session.scalar(
-        select(Request).where(Request.id == request_id).options(selectinload(Request.department))
-    )
-    return {"request": request, "instances": instances}
+    return paged(session, stmt, page, per_page)
+
+
+def instance_counts(session: Session) -> dict[int, dict[str, int]]:
+    """definition id -> {status: count}, for the process pages."""
+    rows = session.execute(
+        select(ProcessInstance.definition_id, ProcessInstance.status, func.count()).group_by(
+            ProcessInstance.definition_id, ProcessInstance.status
+        )
+    ).all()
+    out: dict[int, dict[str, int]] = {}
+    for definition_id, status, n in rows:
+        out.setdefault(definition_id, {})[status] = n
+    return out
+
+
+def org_unit_id(session: Session, code: str) -> int | None:
+    return session.scalar(select(OrgUnit.id).where(OrgUnit.code == code))

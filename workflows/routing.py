@@ -1,39 +1,31 @@
-"""The routing rule of SPEC.md: a task's lane gives its role, the instance gives its org unit.
+"""The routing rule of SPEC.md: a task's role comes from the BPMN (candidate group or lane), the
+instance gives its org unit.
 
-`department` -> the requesting department, `street_office` -> the street of the target community,
-`committee` -> the target community, `finance` -> the finance office, `district_reviewer` -> the
-access office. The instance data names those org units by code under the keys below; the service
-resolves them to ids once, at start, into `ProcessInstance.scope`.
+A role belongs to org units of one kind (`role.unit_kind`); the instance's start data names the
+org unit of each kind by code under the key of `SCOPE_KEYS` (`community`, `street`, ...). The
+service resolves them to ids once, at start, into `ProcessInstance.scope` (role -> org unit id).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from sqlalchemy import ColumnElement, and_, bindparam, false, not_, or_
 
 from .models import Membership, Task
 
-ROLE_SCOPE_KEYS: dict[str, str] = {
+# org unit kind -> the start data key naming the instance's org unit of that kind
+SCOPE_KEYS: Mapping[str, str] = {
+    "community": "community",
+    "street": "street",
     "department": "department",
-    "street_office": "street",
-    "district_reviewer": "access_office",
-    "committee": "community",
     "finance": "finance_office",
+    "access_office": "access_office",
+    "district": "district",
 }
-TASK_ROLES = tuple(ROLE_SCOPE_KEYS)
-ALL_ROLES = (*TASK_ROLES, "admin")
 # Overdue tasks are escalated: this role, at the instance's scope for it, sees them too.
 ESCALATION_ROLE = "district_reviewer"
-
-ROLE_LABELS = {
-    "department": "职能部门",
-    "street_office": "街道办事处",
-    "district_reviewer": "区准入审核办",
-    "committee": "社区居委会",
-    "finance": "财政",
-    "admin": "系统管理员",
-}
+ADMIN_ROLE = "admin"
 
 
 def membership_pairs(memberships: Iterable[Membership]) -> set[tuple[str, int]]:

@@ -9,7 +9,7 @@ and the loser of a race on one task sees it already completed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,20 +19,12 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import audit, clock, definitions, engine, forms, hooks, projection
+from . import audit, clock, definitions, engine, forms, hooks, plugins, projection
 from .db import Database
 from .errors import Conflict, EngineFailure, Forbidden, Invalid, NotFound
 from .evaluator import ExpressionError
-from .models import (
-    InstanceParty,
-    Membership,
-    OrgUnit,
-    ProcessDefinition,
-    ProcessInstance,
-    Task,
-    User,
-)
-from .routing import ROLE_SCOPE_KEYS, can_see
+from .models import Membership, ProcessInstance, Task, User
+from .routing import ADMIN_ROLE, can_see
 
 
 @dataclass(frozen=True)
@@ -51,74 +43,16 @@ class Actor:
 
     @property
     def is_admin(self) -> bool:
-        return any(role == "admin" for role, _ in self.pairs)
+        return any(role == ADMIN_ROLE for role, _ in self.pairs)
 
     def has_role(self, role: str) -> bool:
         return any(r == role for r, _ in self.pairs)
 
 
-# --- starting -------------------------------------------------------------------------------
-
-
-def resolve_scope(session: Session, data: Mapping[str, Any]) -> dict[str, int]:
-    """Org unit ids per role from the codes the instance data names (the routing rule)."""
-    codes = {role: data[key] for role, key in ROLE_SCOPE_KEYS.items() if data.get(key)}
-    rows = session.execute(
-        select(OrgUnit.code, OrgUnit.id).where(OrgUnit.code.in_(set(codes.values())))
-    ).all()
-    ids = dict(rows)
-    missing = sorted({c for c in codes.values() if c not in ids})
-    if missing:
-        raise Invalid(f"unknown org unit(s): {', '.join(missing)}")
-    return {role: ids[code] for role, code in codes.items()}
-
-
-def start_instance(
-    session: Session,
-    definition: ProcessDefinition,
-    data: dict[str, Any],
-    *,
-    actor_id: int | None,
-    title: str = "",
-    request_id: int | None = None,
-    community_id: int | None = None,
-) -> ProcessInstance:
-    """Start an instance inside the caller's transaction and run it to its first wait."""
-    parsed = definitions.loaded(definition)
-    instance = ProcessInstance(
-        definition_id=definition.id,
-        request_id=request_id,
-        community_id=community_id,
-        title=title or parsed.name,
-        scope=resolve_scope(session, data),
-        state={},
-        status="running",
-        created_at=clock.now(),
-    )
-    session.add(instance)
-    session.flush()
-    session.add_all(
-        InstanceParty(instance_id=instance.id, role=role, org_unit_id=unit)
-        for role, unit in instance.scope.items()
-    )
-    audit.record(
-        session,
-        "instance.started",
-        actor_id=actor_id,
-        instance_id=instance.id,
-        request_id=request_id,
-        process=parsed.key,
-        version=definition.version,
-    )
-    workflow = engine.new_workflow(parsed, data)
-    _run(session, instance, workflow, parsed, actor_id, lambda: engine.advance(workflow))
-    return instance
-
-
 # --- the shared step ------------------------------------------------------------------------
 
 
-def _run(
+def run_step(
     session: Session,
     instance: ProcessInstance,
     workflow: BpmnWorkflow,
@@ -134,8 +68,8 @@ def _run(
     instance.state = engine.dump(workflow)
     result = projection.sync(session, instance, workflow, parsed)
     session.flush()
-    process_hooks = hooks.for_process(parsed.key)
-    common = {"instance_id": instance.id, "request_id": instance.request_id}
+    process_hooks = plugins.for_process(parsed.key).hooks
+    common = {"instance_id": instance.id, "business_key": instance.business_key}
     for row in result.withdrawn:
         audit.record(
             session, "task.withdrawn", actor_id=actor_id, task_id=row.id, key=row.key, **common
@@ -156,7 +90,7 @@ def _run(
     return result
 
 
-def _lock_instance(session: Session, instance_id: int) -> ProcessInstance:
+def lock_instance(session: Session, instance_id: int) -> ProcessInstance:
     instance = session.scalar(
         select(ProcessInstance)
         .where(ProcessInstance.id == instance_id)
@@ -173,7 +107,7 @@ def locked_task(session: Session, task_id: int) -> tuple[Task, ProcessInstance]:
     instance_id = session.scalar(select(Task.instance_id).where(Task.id == task_id))
     if instance_id is None:
         raise NotFound("task not found")
-    instance = _lock_instance(session, instance_id)
+    instance = lock_instance(session, instance_id)
     task = session.scalar(
         select(Task).where(Task.id == task_id).execution_options(populate_existing=True)
     )
@@ -208,7 +142,8 @@ def complete_task(db: Database, task_id: int, actor: Actor, data: Any) -> dict[s
         if spiff_task is None or not spiff_task.has_state(TaskState.READY):
             raise Conflict("task is no longer open in the process")
         info = parsed.user_tasks[task.key]
-        cleaned = forms.clean(parsed.key, task.key, info.form, data, spiff_task.data)
+        plugin = plugins.for_process(parsed.key)
+        cleaned = forms.clean(info.form, data, spiff_task.data, plugin.rules_for(task.key))
 
         def step() -> None:
             spiff_task.data[task.key] = cleaned
@@ -224,15 +159,14 @@ def complete_task(db: Database, task_id: int, actor: Actor, data: Any) -> dict[s
             "task.completed",
             actor_id=actor.user_id,
             instance_id=instance.id,
-            request_id=instance.request_id,
+            business_key=instance.business_key,
             task_id=task.id,
             key=task.key,
             data=cleaned,
         )
-        ctx_hooks = hooks.for_process(parsed.key)
-        result = _run(session, instance, workflow, parsed, actor.user_id, step)
+        result = run_step(session, instance, workflow, parsed, actor.user_id, step)
         ctx = hooks.HookContext(session, instance, spiff_task.data, actor.user_id)
-        ctx_hooks.task_completed(ctx, task, cleaned)
+        plugin.hooks.task_completed(ctx, task, cleaned)
         return {
             "task_id": task.id,
             "instance_id": instance.id,
@@ -254,7 +188,7 @@ def claim_task(db: Database, task_id: int, actor: Actor) -> Task:
                 actor_id=actor.user_id,
                 task_id=task.id,
                 instance_id=instance.id,
-                request_id=instance.request_id,
+                business_key=instance.business_key,
             )
         return task
 
@@ -276,7 +210,7 @@ def unclaim_task(db: Database, task_id: int, actor: Actor) -> Task:
             actor_id=actor.user_id,
             task_id=task.id,
             instance_id=instance.id,
-            request_id=instance.request_id,
+            business_key=instance.business_key,
         )
         return task
 
@@ -306,23 +240,38 @@ def delegate_task(db: Database, task_id: int, actor: Actor, username: str) -> Ta
             actor_id=actor.user_id,
             task_id=task.id,
             instance_id=instance.id,
-            request_id=instance.request_id,
+            business_key=instance.business_key,
             to=target.username,
         )
         return task
+
+
+def may_cancel(instance: ProcessInstance, actor: Actor) -> bool:
+    """The engine's rule: an admin, or whoever started the instance."""
+    return actor.is_admin or (
+        instance.started_by_id is not None and instance.started_by_id == actor.user_id
+    )
+
+
+def cancel_allowed(instance: ProcessInstance, actor: Actor) -> bool:
+    """Whether the actor may cancel the instance, by its process's rule."""
+    parsed = definitions.loaded(instance.definition)
+    policy = plugins.for_process(parsed.key).may_cancel or may_cancel
+    return policy(instance, actor)
 
 
 def cancel_instance(
     db: Database, instance_id: int, actor: Actor, reason: str = ""
 ) -> ProcessInstance:
     with db.write() as session:
-        instance = _lock_instance(session, instance_id)
-        department = instance.scope.get("department")
-        if not (actor.is_admin or ("department", department) in actor.pairs):
-            raise Forbidden("only the requesting department or an admin may cancel")
+        instance = lock_instance(session, instance_id)
+        parsed = definitions.loaded(instance.definition)
+        plugin = plugins.for_process(parsed.key)
+        policy = plugin.may_cancel or may_cancel
+        if not policy(instance, actor):
+            raise Forbidden("you may not cancel this instance")
         if instance.status != "running":
             raise Conflict(f"instance is already {instance.status}")
-        parsed = definitions.loaded(instance.definition)
         workflow = engine.load(parsed, instance.state)
         workflow.cancel()
         instance.state = engine.dump(workflow)
@@ -334,13 +283,14 @@ def cancel_instance(
         instance.status, instance.outcome, instance.completed_at = "cancelled", "cancelled", now
         instance.next_timer_at = None
         ctx = hooks.HookContext(session, instance, engine.current_data(workflow), actor.user_id)
-        hooks.for_process(parsed.key).instance_cancelled(ctx)
+        plugin.hooks.instance_cancelled(ctx)
+        projection.clear_subscriptions(session, instance)
         audit.record(
             session,
             "instance.cancelled",
             actor_id=actor.user_id,
             instance_id=instance.id,
-            request_id=instance.request_id,
+            business_key=instance.business_key,
             reason=reason,
         )
         return instance
@@ -380,12 +330,12 @@ def fire_due_timers(db: Database, limit: int = 100) -> int:
 
 
 def _fire(session: Session, instance_id: int) -> None:
-    instance = _lock_instance(session, instance_id)
+    instance = lock_instance(session, instance_id)
     parsed = definitions.loaded(instance.definition)
     workflow = engine.load(parsed, instance.state)
     waiting = {t.id for t in engine.iter_timer_tasks(workflow, TaskState.WAITING)}
     try:
-        _run(session, instance, workflow, parsed, None, lambda: engine.advance(workflow))
+        run_step(session, instance, workflow, parsed, None, lambda: engine.advance(workflow))
     except EngineFailure as exc:
         exc.instance_id = instance_id
         raise
@@ -395,7 +345,7 @@ def _fire(session: Session, instance_id: int) -> None:
                 session,
                 "timer.fired",
                 instance_id=instance.id,
-                request_id=instance.request_id,
+                business_key=instance.business_key,
                 timer=t.task_spec.name,
             )
 
@@ -405,6 +355,6 @@ def _mark_error(db: Database, exc: EngineFailure) -> None:
     if instance_id is None:
         raise exc
     with db.write() as session:
-        instance = _lock_instance(session, instance_id)
+        instance = lock_instance(session, instance_id)
         instance.status, instance.error, instance.next_timer_at = "error", exc.message, None
         audit.record(session, "instance.error", instance_id=instance_id, error=exc.message)

@@ -13,8 +13,10 @@ from . import (
     contract,
     definitions,
     instances,
+    messages,
     reports,
     requests,
+    roles,
     tasks,
 )
 
@@ -25,6 +27,8 @@ BLUEPRINTS = (
     instances.blp,
     tasks.blp,
     definitions.blp,
+    messages.blp,
+    roles.blp,
     attachments.blp,
     reports.blp,
 )

@@ -6,10 +6,11 @@ from flask_smorest import Blueprint
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from workflows import accounts, audit, clock
+from handoff.models import CatalogItem
+from workflows import accounts, audit, clock, roles
 from workflows.errors import Conflict, Invalid, NotFound
-from workflows.models import ApiToken, CatalogItem, Membership, OrgUnit, User
-from workflows.queries import _like, _paged
+from workflows.models import ApiToken, Membership, OrgUnit, User
+from workflows.queries import like_pattern, paged
 
 from .. import get_db
 from ..auth import admin_required, current_actor, login_required
@@ -62,7 +63,7 @@ def list_org_units(q):
             parent = _unit(session, q["parent"])
             stmt = stmt.where(OrgUnit.parent_id == parent.id)
         order = OrgUnit.code.asc() if q["order"] == "asc" else OrgUnit.code.desc()
-        return page_body(_paged(session, stmt.order_by(order), q["page"], q["per_page"]))
+        return page_body(paged(session, stmt.order_by(order), q["page"], q["per_page"]))
 
 
 @blp.post("/org-units")
@@ -121,7 +122,7 @@ def list_catalog(q):
         if q.get("category"):
             stmt = stmt.where(CatalogItem.category == q["category"])
         if q.get("q"):
-            like = _like(q["q"])
+            like = like_pattern(q["q"])
             stmt = stmt.where(
                 or_(
                     CatalogItem.name.ilike(like, escape="\\"),
@@ -129,7 +130,7 @@ def list_catalog(q):
                 )
             )
         order = CatalogItem.code.asc() if q["order"] == "asc" else CatalogItem.code.desc()
-        return page_body(_paged(session, stmt.order_by(order), q["page"], q["per_page"]))
+        return page_body(paged(session, stmt.order_by(order), q["page"], q["per_page"]))
 
 
 @blp.post("/catalog/items")
@@ -175,7 +176,7 @@ def list_users(q):
     with get_db().read() as session:
         stmt = select(User)
         if q.get("q"):
-            like = _like(q["q"])
+            like = like_pattern(q["q"])
             stmt = stmt.where(
                 or_(
                     User.username.ilike(like, escape="\\"),
@@ -183,12 +184,17 @@ def list_users(q):
                 )
             )
         order = User.username.asc() if q["order"] == "asc" else User.username.desc()
-        return page_body(_paged(session, stmt.order_by(order), q["page"], q["per_page"]))
+        return page_body(paged(session, stmt.order_by(order), q["page"], q["per_page"]))
 
 
 def _memberships(session, rows) -> list[Membership]:
     out = []
+    known = roles.role_keys(session)
     for i, m in enumerate(rows):
+        if m["role"] not in known:
+            raise Invalid(
+                "unknown role", {f"memberships.{i}.role": f"未知角色 unknown role {m['role']}"}
+            )
         unit = _unit(session, m["org_unit"], f"memberships.{i}.org_unit")
         out.append(Membership(role=m["role"], org_unit_id=unit.id))
     if len({(m.role, m.org_unit_id) for m in out}) != len(out):

@@ -12,8 +12,8 @@ from flask import Response
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from workflows import reports
-from workflows.reports import OUTCOMES, STAGES, STATUSES
+from handoff import reports
+from handoff.reports import OUTCOMES, STAGES, STATUSES
 
 from .. import get_db
 from ..auth import current_actor, login_required

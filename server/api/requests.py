@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
-from workflows import handoff, queries
+from handoff import queries
+from handoff import requests as handoff
 
 from .. import get_db
 from ..auth import current_actor, login_required
 from ..schemas import ListQuery, RequestCreate, RequestOut, RequestPage
+from ..views import With
 from .contract import may_answer
 from .paging import page_body
 
@@ -62,16 +64,10 @@ def get_request(request_id):
 
 
 def _request_body(detail) -> object:
-    request = detail["request"]
-    return _RequestView(request, detail["instances"])
-
-
-class _RequestView:
     """The request as this user may see it: only the communities in their scope."""
-
-    def __init__(self, request, instances):
-        self._request = request
-        self.instances = instances
-
-    def __getattr__(self, name):
-        return getattr(self._request, name)
+    communities = detail["communities"]
+    instances = [
+        With(i, community_code=communities[i.id].code, community_name=communities[i.id].name)
+        for i in detail["instances"]
+    ]
+    return With(detail["request"], instances=instances)

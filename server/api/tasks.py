@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
+from handoff import queries as handoff_queries
 from workflows import queries, service
+from workflows.models import Task
 
 from .. import get_db
 from ..auth import current_actor, login_required
@@ -17,6 +19,7 @@ from ..schemas import (
     TaskOut,
     TaskPage,
 )
+from ..views import With
 from .contract import may_answer
 from .paging import page_body
 
@@ -31,7 +34,7 @@ FILTERS = (
     "overdue",
     "claimed",
     "q",
-    "request_id",
+    "business_key",
 )
 
 
@@ -41,8 +44,12 @@ FILTERS = (
 @login_required
 def inbox(q):
     """我的待办: open tasks whose role and org unit match my memberships, or assigned to me."""
-    f = queries.InboxFilter(**{k: q.get(k) for k in FILTERS})
     with get_db().read() as session:
+        values = {k: q.get(k) for k in FILTERS}
+        if q.get("request_id"):  # the handoff's own filter: its request number is the key
+            number = handoff_queries.request_number(session, q["request_id"])
+            values["business_key"] = number or "-"
+        f = queries.InboxFilter(**values)
         page = queries.inbox(
             session,
             current_actor(),
@@ -52,7 +59,14 @@ def inbox(q):
             page=q["page"],
             per_page=q["per_page"],
         )
+        page.items = with_request_ids(session, page.items)
         return page_body(page)
+
+
+def with_request_ids(session, tasks):
+    """Tasks with the id of their handoff request (None for other processes)."""
+    ids = handoff_queries.request_ids(session, [t.instance_id for t in tasks])
+    return [With(t, request_id=ids.get(t.instance_id)) for t in tasks]
 
 
 @blp.get("/tasks/<int:task_id>")
@@ -64,21 +78,13 @@ def get_task(task_id):
     with get_db().read() as session:
         detail = queries.task_detail(session, current_actor(), task_id)
         task = detail["task"]
-        return _TaskView(task, detail["form"], detail["data"])
-
-
-class _TaskView:
-    def __init__(self, task, form, data):
-        self._task, self.form, self.data = task, form, data
-        self.submitted = task.data
-
-    def __getattr__(self, name):
-        return getattr(self._task, name)
+        (task,) = with_request_ids(session, [task])
+        return With(task, form=detail["form"], data=detail["data"], submitted=task.data)
 
 
 def _after(task_id):
     with get_db().read() as session:
-        return queries.task_for(session, current_actor(), task_id)
+        return with_request_ids(session, [queries.task_for(session, current_actor(), task_id)])[0]
 
 
 @blp.post("/tasks/<int:task_id>/claim")
@@ -107,9 +113,7 @@ def unclaim(task_id):
 def delegate(body, task_id):
     service.delegate_task(get_db(), task_id, current_actor(), body["username"])
     with get_db().read() as session:
-        from workflows.models import Task
-
-        return session.get(Task, task_id)
+        return with_request_ids(session, [session.get(Task, task_id)])[0]
 
 
 @blp.post("/tasks/<int:task_id>/complete")

@@ -7,8 +7,8 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from handoff.money import fen_to_yuan
 from workflows import clock
-from workflows.forms import fen_to_yuan
 
 from .i18n import t, t_or
 

@@ -13,17 +13,10 @@ from flask import flash, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 from sqlalchemy import func, or_, select
 
-from workflows import accounts, audit, definitions, queries
+from handoff.models import CatalogItem
+from workflows import accounts, audit, definitions, queries, roles
 from workflows.errors import Forbidden, NotFound
-from workflows.models import (
-    CatalogItem,
-    Membership,
-    OrgUnit,
-    ProcessDefinition,
-    ProcessInstance,
-    User,
-)
-from workflows.routing import ALL_ROLES
+from workflows.models import Membership, OrgUnit, ProcessDefinition, ProcessInstance, User
 
 from .. import get_db
 from ..errors import flatten_fields
@@ -64,21 +57,21 @@ def _render_users(values=None, errors=None, status=200):
     with get_db().read() as session:
         stmt = select(User).order_by(User.username)
         if q:
-            like = queries._like(q)
+            like = queries.like_pattern(q)
             stmt = stmt.where(
                 or_(
                     User.username.ilike(like, escape="\\"),
                     User.display_name.ilike(like, escape="\\"),
                 )
             )
-        page = queries._paged(session, stmt, int_arg("page"), PER_PAGE)
+        page = queries.paged(session, stmt, int_arg("page"), PER_PAGE)
         return render_template(
             "admin/users.html",
             page=page,
             pages=pager(page, "web.admin_users"),
             q=q,
             units=_units(session),
-            roles=ALL_ROLES,
+            roles=sorted(roles.role_keys(session)),
             values=values or {},
             errors=errors or {},
         ), status
@@ -155,7 +148,7 @@ def _render_user(username: str, errors=None, status=200):
             "admin/user.html",
             user=user,
             units=_units(session),
-            roles=ALL_ROLES,
+            roles=sorted(roles.role_keys(session)),
             errors=errors or {},
         ), status
 
@@ -192,9 +185,9 @@ def admin_user_active(username: str):
 def admin_add_membership(username: str):
     role = request.form.get("role", "")
     code = request.form.get("org_unit", "")
-    if role not in ALL_ROLES:
-        return _render_user(username, {"role": t("common.required")}, 422)
     with get_db().write() as session:
+        if role not in roles.role_keys(session):
+            return _render_user(username, {"role": t("common.required")}, 422)
         user = _user(session, username)
         unit = _unit_id(session, code)
         if unit is None:
@@ -307,14 +300,14 @@ def _render_catalog(values=None, errors=None, status=200):
         if category in CATEGORIES:
             stmt = stmt.where(CatalogItem.category == category)
         if q:
-            like = queries._like(q)
+            like = queries.like_pattern(q)
             stmt = stmt.where(
                 or_(
                     CatalogItem.name.ilike(like, escape="\\"),
                     CatalogItem.code.ilike(like, escape="\\"),
                 )
             )
-        page = queries._paged(session, stmt, int_arg("page"), 50)
+        page = queries.paged(session, stmt, int_arg("page"), 50)
         return render_template(
             "admin/catalog.html",
             page=page,

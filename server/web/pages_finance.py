@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask import render_template
 from sqlalchemy import select
 
+from handoff.models import Agreement, LedgerEntry
 from workflows import queries
-from workflows.models import Agreement, LedgerEntry, ProcessInstance, User
+from workflows.models import ProcessInstance, User
 
 from .. import get_db
 from . import signin
@@ -45,7 +46,7 @@ def finance():
             .where(LedgerEntry.kind == "transferred", queries.visible_instances(actor))
             .order_by(LedgerEntry.at.desc(), LedgerEntry.id.desc())
         )
-        confirmed = queries._paged(session, confirmed_stmt, int_arg("cpage"), PER_PAGE)
+        confirmed = queries.paged(session, confirmed_stmt, int_arg("cpage"), PER_PAGE)
         confirmed_instances = {
             i.id: i
             for i in session.scalars(

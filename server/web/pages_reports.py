@@ -11,7 +11,8 @@ from urllib.parse import urlencode
 from flask import render_template, request, url_for
 from markupsafe import Markup, escape
 
-from workflows import handoff, reports
+from handoff import reports
+from handoff import requests as handoff
 from workflows.errors import Invalid
 from workflows.queries import Page
 

@@ -11,18 +11,15 @@ from flask import flash, redirect, render_template, request, url_for
 from markupsafe import Markup
 from sqlalchemy import select
 
-from workflows import definitions, handoff, queries, service
+from handoff import agreement as handoff_agreement
+from handoff import queries as handoff_queries
+from handoff import requests as handoff
+from handoff import rules as handoff_rules
+from handoff.models import CatalogItem, Request
+from handoff.money import parse_yuan, yuan_to_fen
+from workflows import definitions, queries, service
 from workflows.errors import Conflict, FormErrors, Invalid, NotFound
-from workflows.forms import parse_yuan, yuan_to_fen
-from workflows.models import (
-    AuditEvent,
-    CatalogItem,
-    OrgUnit,
-    ProcessInstance,
-    Request,
-    Task,
-    User,
-)
+from workflows.models import AuditEvent, OrgUnit, ProcessInstance, Task, User
 from workflows.routing import can_see
 
 from .. import get_db
@@ -31,7 +28,7 @@ from .blueprint import PER_PAGE, bp, form_text, int_arg, pager
 from .i18n import t
 
 log = logging.getLogger(__name__)
-FUNDED = set(handoff.FUNDED_CATEGORIES)
+FUNDED = set(handoff_rules.FUNDED_CATEGORIES)
 CATEGORY_ORDER = ("assisted", "self_governance", "certificate_allowed", "certificate_forbidden")
 FIELD_DETAILS = ("decision", "score", "amount", "voucher_no", "transferred_on", "completed_on")
 
@@ -218,10 +215,12 @@ def requests_list():
     actor = signin.actor()
     q = (request.args.get("q") or "").strip()[:200] or None
     with get_db().read() as session:
-        page = queries.requests(session, actor, q=q, page=int_arg("page"), per_page=PER_PAGE)
+        page = handoff_queries.requests(
+            session, actor, q=q, page=int_arg("page"), per_page=PER_PAGE
+        )
         rows = []
         for r in page.items:
-            instances = queries.request_detail(session, actor, r.id)["instances"]
+            instances = handoff_queries.request_detail(session, actor, r.id)["instances"]
             rows.append((r, instances))
         open_tasks = _open_tasks(session, [i.id for _, ins in rows for i in ins])
         return render_template(
@@ -290,11 +289,13 @@ def timeline(events: list[AuditEvent], names: dict[str, str], communities=None) 
     return rows
 
 
-def _diagram(instance: ProcessInstance, states: dict[str, str]) -> Markup | None:
+def _diagram(instance: ProcessInstance, states: dict[str, str], taken: set[str]) -> Markup | None:
     from workflows import diagram
 
     try:
-        svg = diagram.render_svg(instance.definition.bpmn_xml, states, title=instance.title)
+        svg = diagram.render_svg(
+            instance.definition.bpmn_xml, states, title=instance.title, taken=taken
+        )
     except Exception:  # noqa: BLE001 - the page stays useful without its picture
         log.exception("diagram failed for instance %s", instance.id)
         return None
@@ -313,20 +314,21 @@ def _money_total(ledgers: list[dict[str, Any]]) -> dict[str, int]:
 def request_page(request_id: int):
     actor = signin.actor()
     with get_db().read() as session:
-        detail = queries.request_detail(session, actor, request_id)
+        detail = handoff_queries.request_detail(session, actor, request_id)
         req, instances = detail["request"], detail["instances"]
         ids = [i.id for i in instances]
         chosen_id = int_arg("instance", ids[0])
         chosen = next((i for i in instances if i.id == chosen_id), instances[0])
         chosen_detail = queries.instance_detail(session, actor, chosen.id)
-        ledgers = {i.id: queries.ledger(session, i.id) for i in instances}
+        chosen_detail.update(handoff_queries.instance_extras(session, chosen.id))
+        ledgers = {i.id: handoff_queries.ledger(session, i.id) for i in instances}
         visible = set(ids)
         events = [
             e
-            for e in queries.history(session, request_id=request_id)
+            for e in handoff_queries.request_history(session, req)
             if e.instance_id is None or e.instance_id in visible
         ]
-        communities = {i.id: i.community.name if i.community else "" for i in instances}
+        communities = {i.id: detail["communities"][i.id].name for i in instances}
         names = _task_names({i.definition for i in instances})
         creator = session.get(User, req.created_by_id) if req.created_by_id else None
         return render_template(
@@ -334,9 +336,10 @@ def request_page(request_id: int):
             req=req,
             creator=creator,
             instances=instances,
+            units=detail["communities"],
             chosen=chosen,
             chosen_detail=chosen_detail,
-            diagram=_diagram(chosen, chosen_detail["states"]),
+            diagram=_diagram(chosen, chosen_detail["states"], chosen_detail["taken"]),
             open_tasks=_open_tasks(session, ids),
             ledgers=ledgers,
             totals=_money_total(list(ledgers.values())),
@@ -345,10 +348,7 @@ def request_page(request_id: int):
 
 
 def _may_cancel(actor, instance: ProcessInstance) -> bool:
-    department = instance.scope.get("department")
-    return instance.status == "running" and (
-        actor.is_admin or ("department", department) in actor.pairs
-    )
+    return instance.status == "running" and service.cancel_allowed(instance, actor)
 
 
 @bp.get("instances/<int:instance_id>")
@@ -357,7 +357,9 @@ def instance_page(instance_id: int):
     actor = signin.actor()
     with get_db().read() as session:
         detail = queries.instance_detail(session, actor, instance_id)
+        detail.update(handoff_queries.instance_extras(session, instance_id))
         instance = detail["instance"]
+        link = handoff_queries.link_of(session, instance_id)
         inbox_ids = {
             task.id
             for task in detail["open_tasks"]
@@ -366,10 +368,10 @@ def instance_page(instance_id: int):
         return render_template(
             "instance.html",
             instance=instance,
-            req=instance.request,
+            req=session.get(Request, link.request_id) if link is not None else None,
             detail=detail,
             data=detail["data"],
-            diagram=_diagram(instance, detail["states"]),
+            diagram=_diagram(instance, detail["states"], detail["taken"]),
             inbox_ids=inbox_ids,
             events=timeline(detail["history"], _task_names([instance.definition])),
             ledger=detail["ledger"],
@@ -384,6 +386,7 @@ def agreement_page(instance_id: int):
     actor = signin.actor()
     with get_db().read() as session:
         detail = queries.instance_detail(session, actor, instance_id)
+        detail.update(handoff_queries.instance_extras(session, instance_id))
         agreement = detail["agreement"]
         if agreement is None:
             raise NotFound("no agreement yet")
@@ -394,7 +397,7 @@ def agreement_page(instance_id: int):
             agreement=agreement,
             content=agreement.content or {},
             signatures=signatures,
-            parties_order=list(handoff.SIGN_TASKS.values()),
+            parties_order=list(handoff_agreement.SIGN_TASKS.values()),
             ledger=detail["ledger"],
         )
 

@@ -7,9 +7,10 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
+from handoff.models import Agreement
 from workflows import attachments, queries, service
 from workflows.errors import Conflict, EngineFailure, FormErrors, Invalid
-from workflows.models import Agreement, ProcessDefinition, Task
+from workflows.models import ProcessDefinition, Task
 
 from .. import get_db
 from . import fmt, signin

@@ -8,26 +8,31 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from . import accounts, audit, definitions
-from .models import CatalogItem, OrgUnit, User
+from workflows import accounts, audit, definitions, roles
+from workflows.models import OrgUnit, User
 
-DEMO_DIR = Path(__file__).resolve().parent / "demo"
+from .models import CatalogItem
+
+DEMO_DIR = Path(__file__).resolve().parent / "demo_data"
 BPMN_DIR = Path(__file__).resolve().parent.parent / "bpmn"
 
 
-def _load(name: str) -> dict:
+def load(name: str) -> dict:
+    """One of the demo data files (org_units.json, catalog.json, users.json)."""
     return json.loads((DEMO_DIR / name).read_text(encoding="utf-8"))
 
 
 def demo_password() -> str:
-    return _load("users.json")["password"]
+    return load("users.json")["password"]
 
 
 def deploy_bundled(session: Session) -> list[tuple[str, int, bool]]:
     """Deploy every BPMN file under bpmn/; unchanged files are not new versions."""
     out = []
     for path in sorted(BPMN_DIR.glob("*.bpmn")):
-        definition, created = definitions.deploy(session, path.read_text(encoding="utf-8"))
+        definition, created = definitions.deploy(
+            session, path.read_text(encoding="utf-8"), roles=roles.role_keys(session)
+        )
         if created:
             audit.record(
                 session, "definition.deployed", key=definition.key, version=definition.version
@@ -43,7 +48,7 @@ def is_seeded(session: Session) -> bool:
 def seed(session: Session) -> dict[str, int]:
     """Load org units, catalog and demo accounts (idempotent: existing codes are kept)."""
     units = {u.code: u for u in session.scalars(select(OrgUnit))}
-    for row in _load("org_units.json")["org_units"]:
+    for row in load("org_units.json")["org_units"]:
         if row["code"] in units:
             continue
         unit = OrgUnit(code=row["code"], name=row["name"], kind=row["kind"])
@@ -54,13 +59,13 @@ def seed(session: Session) -> dict[str, int]:
     session.flush()
 
     existing_items = set(session.scalars(select(CatalogItem.code)))
-    for row in _load("catalog.json")["items"]:
+    for row in load("catalog.json")["items"]:
         if row["code"] not in existing_items:
             session.add(
                 CatalogItem(**{k: row[k] for k in ("code", "name", "category", "legal_basis")})
             )
 
-    users = _load("users.json")
+    users = load("users.json")
     existing_users = set(session.scalars(select(User.username)))
     for row in users["users"]:
         if row["username"] in existing_users:

@@ -61,20 +61,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
-from . import clock
-from .errors import Forbidden, Invalid
-from .forms import fen_to_yuan
-from .models import (
-    Agreement,
-    AuditEvent,
-    InstanceParty,
-    LedgerEntry,
-    OrgUnit,
-    ProcessInstance,
-    Request,
-    Task,
-    UTCDateTime,
-)
+from workflows import clock
+from workflows.errors import Forbidden, Invalid
+from workflows.models import AuditEvent, InstanceParty, OrgUnit, ProcessInstance, Task, UTCDateTime
+
+from .models import Agreement, HandoffInstance, LedgerEntry, Request
+from .money import fen_to_yuan
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DISTRICT_ROLES = ("admin", "district_reviewer", "finance")
@@ -259,14 +251,15 @@ def facts(scope: Scope, period: Period, chosen: Chosen):
     stmt = (
         select(
             ProcessInstance.id.label("instance_id"),
-            ProcessInstance.request_id.label("request_id"),
+            HandoffInstance.request_id.label("request_id"),
             Request.department_id.label("department_id"),
             street.org_unit_id.label("street_id"),
-            ProcessInstance.community_id.label("community_id"),
+            HandoffInstance.community_id.label("community_id"),
             ProcessInstance.status.label("status"),
             ProcessInstance.outcome.label("outcome"),
         )
-        .join(Request, Request.id == ProcessInstance.request_id)
+        .join(HandoffInstance, HandoffInstance.instance_id == ProcessInstance.id)
+        .join(Request, Request.id == HandoffInstance.request_id)
         .outerjoin(
             street, and_(street.instance_id == ProcessInstance.id, street.role == "street_office")
         )
@@ -282,7 +275,7 @@ def facts(scope: Scope, period: Period, chosen: Chosen):
     if chosen.street is not None:
         conditions.append(street.org_unit_id == chosen.street)
     if chosen.community is not None:
-        conditions.append(ProcessInstance.community_id == chosen.community)
+        conditions.append(HandoffInstance.community_id == chosen.community)
     if not scope.district:
         mine = []
         if scope.departments:
@@ -290,7 +283,7 @@ def facts(scope: Scope, period: Period, chosen: Chosen):
         if scope.streets:
             mine.append(street.org_unit_id.in_(sorted(scope.streets)))
         if scope.communities:
-            mine.append(ProcessInstance.community_id.in_(sorted(scope.communities)))
+            mine.append(HandoffInstance.community_id.in_(sorted(scope.communities)))
         conditions.append(or_(*mine) if mine else false())
     return stmt.where(*conditions).cte("facts")
 
@@ -882,7 +875,7 @@ def drill_rows(
     rows = session.execute(
         select(
             ProcessInstance.id,
-            ProcessInstance.community_id,
+            HandoffInstance.community_id,
             ProcessInstance.status,
             ProcessInstance.outcome,
             ProcessInstance.completed_at,
@@ -895,7 +888,8 @@ def drill_rows(
             Request.created_at,
             street.org_unit_id.label("street_id"),
         )
-        .join(Request, Request.id == ProcessInstance.request_id)
+        .join(HandoffInstance, HandoffInstance.instance_id == ProcessInstance.id)
+        .join(Request, Request.id == HandoffInstance.request_id)
         .outerjoin(
             street, and_(street.instance_id == ProcessInstance.id, street.role == "street_office")
         )

@@ -1,0 +1,17 @@
+"""The district's processes on the engine (`workflows`): handing community work down under
+权随责走、费随事转 — requests, catalog screening, the agreement, the money, the dashboard — plus the
+annual review of the catalog and emergency orders.
+
+Nothing registers on import: the app factory, the CLI and the tests call `register()`.
+"""
+
+from __future__ import annotations
+
+from workflows import plugins
+
+
+def register(registry: plugins.Registry = plugins.REGISTRY) -> None:
+    """Register this package's process plugins with the engine (idempotent)."""
+    from .plugin import handoff_plugin
+
+    registry.register(handoff_plugin())

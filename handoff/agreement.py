@@ -1,0 +1,163 @@
+"""The records the handoff keeps beside its flow: the 委托协议 and its signatures, the money."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workflows import audit, clock, hooks
+from workflows.models import Task
+
+from .models import Agreement, LedgerEntry, Signature
+from .money import fen_to_yuan, parse_yuan, yuan_to_fen
+
+SIGN_TASKS = {
+    "sign_department": "department",
+    "sign_committee": "committee",
+    "sign_street": "street_office",
+}
+
+
+class HandoffHooks(hooks.ProcessHooks):
+    def task_opened(self, ctx: hooks.HookContext, task: Task) -> None:
+        if task.key in SIGN_TASKS:
+            draft_agreement(ctx.session, ctx.instance.id, ctx.data, ctx.actor_id)
+
+    def task_completed(self, ctx: hooks.HookContext, task: Task, form_data: dict[str, Any]) -> None:
+        if task.key in SIGN_TASKS:
+            _sign(ctx, task, form_data)
+        elif task.key == "funding":
+            _record_transfer(ctx, form_data)
+
+    def instance_cancelled(self, ctx: hooks.HookContext) -> None:
+        agreement = ctx.session.scalar(
+            select(Agreement).where(Agreement.instance_id == ctx.instance.id)
+        )
+        if agreement is not None and agreement.status == "draft":
+            agreement.status = "cancelled"
+
+
+def agreement_number(data: Mapping[str, Any]) -> str:
+    community = str(data["community"]).split("-", 1)[-1].replace("-", "")
+    return f"XY-{str(data['request_no']).removeprefix('REQ-')}-{community}"
+
+
+def draft_agreement(
+    session: Session, instance_id: int, data: Mapping[str, Any], actor_id
+) -> Agreement:
+    existing = session.scalar(select(Agreement).where(Agreement.instance_id == instance_id))
+    if existing is not None:
+        return existing
+    content = {
+        "title": "社区工作事项委托协议",
+        "parties": {
+            "department": {"code": data["department"], "name": data.get("department_name", "")},
+            "street_office": {"code": data["street"], "name": data.get("street_name", "")},
+            "committee": {"code": data["community"], "name": data.get("community_name", "")},
+        },
+        "work": {
+            "title": data["title"],
+            "description": data.get("description", ""),
+            "item_code": data.get("item_code", ""),
+            "item_name": data.get("item_name", ""),
+        },
+        "authority": data.get("legal_basis", ""),
+        "deadline": data.get("due_date", ""),
+        "amount": data["amount"],
+        "request_no": data["request_no"],
+    }
+    agreement = Agreement(
+        instance_id=instance_id,
+        number=agreement_number(data),
+        status="draft",
+        content=content,
+        amount_fen=int(data["amount_fen"]),
+        created_at=clock.now(),
+    )
+    session.add(agreement)
+    session.flush()
+    audit.record(
+        session,
+        "agreement.drafted",
+        actor_id=actor_id,
+        instance_id=instance_id,
+        business_key=data.get("request_no"),
+        number=agreement.number,
+    )
+    return agreement
+
+
+def _sign(ctx: hooks.HookContext, task: Task, form_data: dict[str, Any]) -> None:
+    session, instance = ctx.session, ctx.instance
+    agreement = session.scalar(select(Agreement).where(Agreement.instance_id == instance.id))
+    party = SIGN_TASKS[task.key]
+    session.add(
+        Signature(
+            agreement_id=agreement.id,
+            party=party,
+            org_unit_id=task.org_unit_id,
+            user_id=ctx.actor_id,
+            decision=form_data["decision"],
+            comment=form_data.get("comment", ""),
+            signed_at=clock.now(),
+        )
+    )
+    session.flush()
+    common = {
+        "actor_id": ctx.actor_id,
+        "instance_id": instance.id,
+        "business_key": instance.business_key,
+    }
+    if form_data["decision"] == "refuse":
+        agreement.status = "refused"
+        audit.record(session, "agreement.refused", number=agreement.number, party=party, **common)
+        return
+    session.refresh(agreement, ["signatures"])
+    signed = {s.party for s in agreement.signatures if s.decision == "sign"}
+    if signed == set(SIGN_TASKS.values()):
+        agreement.status, agreement.signed_at = "signed", clock.now()
+        audit.record(session, "agreement.signed", number=agreement.number, **common)
+        if agreement.amount_fen > 0:
+            session.add(
+                LedgerEntry(
+                    instance_id=instance.id,
+                    request_id=ctx.data.get("request_id"),
+                    kind="agreed",
+                    amount_fen=agreement.amount_fen,
+                    actor_id=ctx.actor_id,
+                    at=clock.now(),
+                )
+            )
+            audit.record(
+                session, "money.agreed", amount=fen_to_yuan(agreement.amount_fen), **common
+            )
+
+
+def _record_transfer(ctx: hooks.HookContext, form_data: dict[str, Any]) -> None:
+    instance = ctx.instance
+    amount_fen = yuan_to_fen(parse_yuan(form_data["amount"]))
+    ctx.session.add(
+        LedgerEntry(
+            instance_id=instance.id,
+            request_id=ctx.data.get("request_id"),
+            kind="transferred",
+            amount_fen=amount_fen,
+            voucher_no=form_data["voucher_no"],
+            transferred_on=date.fromisoformat(form_data["transferred_on"]),
+            actor_id=ctx.actor_id,
+            at=clock.now(),
+        )
+    )
+    audit.record(
+        ctx.session,
+        "money.transferred",
+        actor_id=ctx.actor_id,
+        instance_id=instance.id,
+        business_key=instance.business_key,
+        amount=form_data["amount"],
+        voucher_no=form_data["voucher_no"],
+    )

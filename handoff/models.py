@@ -1,0 +1,133 @@
+"""The handoff's own records beside the engine's: catalog, requests, agreements, money.
+
+They share the engine's declarative base (one metadata, one migration history); the engine's
+tables never point at these, only these at the engine's.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from workflows.db import Base
+from workflows.models import OrgUnit, ProcessInstance, User, UTCDateTime, utcnow
+
+
+class CatalogItem(Base):
+    """One entry of the 准入 list, in force from `effective_from` until `effective_to`
+    (exclusive; open when None). A change through the annual review ends the old entry and
+    starts a new one with the same code, so a request is screened by the entry of its date."""
+
+    __tablename__ = "catalog_item"
+    __table_args__ = (UniqueConstraint("code", "effective_from"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str] = mapped_column(String(32))
+    legal_basis: Mapped[str] = mapped_column(String(500), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    effective_from: Mapped[date | None] = mapped_column(Date)
+    effective_to: Mapped[date | None] = mapped_column(Date)
+    # per community, in fen; what the annual review set (0 when not set)
+    funding_standard_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    responsible_department: Mapped[str] = mapped_column(String(64), default="")
+
+
+class Request(Base):
+    """One department's request to hand an item to one or more communities."""
+
+    __tablename__ = "handoff_request"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    item_code: Mapped[str | None] = mapped_column(String(32))
+    item_name: Mapped[str] = mapped_column(String(200), default="")
+    item_category: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    legal_basis: Mapped[str] = mapped_column(String(500), default="")
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    due_date: Mapped[date | None] = mapped_column(Date)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+    department: Mapped[OrgUnit] = relationship(lazy="joined")
+
+
+class HandoffInstance(Base):
+    """One community's handoff of a request: the link from a request to its process instance."""
+
+    __tablename__ = "handoff_instance"
+
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("handoff_request.id"), index=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
+
+    instance: Mapped[ProcessInstance] = relationship(lazy="raise")
+
+
+class Agreement(Base):
+    """委托协议: drafted from the request when signing starts, one per handoff."""
+
+    __tablename__ = "agreement"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), unique=True)
+    number: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    content: Mapped[dict[str, Any]] = mapped_column(JSON)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    signatures: Mapped[list[Signature]] = relationship(
+        back_populates="agreement", order_by="Signature.id", lazy="selectin"
+    )
+
+
+class Signature(Base):
+    __tablename__ = "signature"
+    __table_args__ = (UniqueConstraint("agreement_id", "party"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agreement_id: Mapped[int] = mapped_column(ForeignKey("agreement.id"))
+    party: Mapped[str] = mapped_column(String(32))
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    decision: Mapped[str] = mapped_column(String(16))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    agreement: Mapped[Agreement] = relationship(back_populates="signatures")
+    org_unit: Mapped[OrgUnit] = relationship(lazy="joined")
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class LedgerEntry(Base):
+    """The money trail: what was agreed and what was transferred, per handoff, in fen."""
+
+    __tablename__ = "ledger_entry"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("handoff_request.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # agreed | transferred
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    voucher_no: Mapped[str | None] = mapped_column(String(64))
+    transferred_on: Mapped[date | None] = mapped_column(Date)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,130 @@
+"""Read-side queries of the handoff: requests, their instances, agreements and the money trail.
+
+Scoped like every read: a request is visible through the instances the actor may read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, defer, lazyload, selectinload
+
+from workflows.errors import NotFound
+from workflows.models import OrgUnit, ProcessInstance
+from workflows.queries import Page, history, like_pattern, order_by, paged, visible_instances
+from workflows.service import Actor
+
+from .models import Agreement, HandoffInstance, LedgerEntry, Request
+
+REQUEST_SORTS = {"created_at": Request.created_at, "id": Request.id, "title": Request.title}
+
+
+def requests(
+    session: Session,
+    actor: Actor,
+    *,
+    q: str | None = None,
+    sort: str = "created_at",
+    order: str = "desc",
+    page: int = 1,
+    per_page: int = 20,
+) -> Page[Request]:
+    visible = (
+        select(HandoffInstance.request_id)
+        .join(ProcessInstance, ProcessInstance.id == HandoffInstance.instance_id)
+        .where(visible_instances(actor))
+    )
+    stmt = select(Request).where(Request.id.in_(visible))
+    if q:
+        stmt = stmt.where(Request.title.ilike(like_pattern(q), escape="\\"))
+    stmt = stmt.order_by(
+        order_by(REQUEST_SORTS.get(sort, Request.created_at), order), Request.id.desc()
+    )
+    return paged(session, stmt, page, per_page)
+
+
+def request_detail(session: Session, actor: Actor, request_id: int) -> dict[str, Any]:
+    # A request may fan out to a thousand instances: their engine state and the definition's
+    # BPMN text are loaded only if someone reads them.
+    rows = session.execute(
+        select(ProcessInstance, OrgUnit)
+        .join(HandoffInstance, HandoffInstance.instance_id == ProcessInstance.id)
+        .join(OrgUnit, OrgUnit.id == HandoffInstance.community_id)
+        .where(HandoffInstance.request_id == request_id, visible_instances(actor))
+        .order_by(ProcessInstance.id)
+        .options(defer(ProcessInstance.state), lazyload(ProcessInstance.definition))
+    ).all()
+    if not rows:
+        raise NotFound("request not found")
+    request = session.scalar(
+        select(Request).where(Request.id == request_id).options(selectinload(Request.department))
+    )
+    return {
+        "request": request,
+        "instances": [instance for instance, _ in rows],
+        "communities": {instance.id: community for instance, community in rows},
+    }
+
+
+def request_history(session: Session, request: Request):
+    return history(session, business_key=request.number)
+
+
+def link_of(session: Session, instance_id: int) -> HandoffInstance | None:
+    """The request and community of a handoff instance (None for other processes)."""
+    return session.get(HandoffInstance, instance_id)
+
+
+def instance_extras(session: Session, instance_id: int) -> dict[str, Any]:
+    """What the handoff adds to an instance's page: its request, community, agreement and
+    money (empty for instances of other processes)."""
+    link = link_of(session, instance_id)
+    community = session.get(OrgUnit, link.community_id) if link is not None else None
+    return {
+        "request_id": link.request_id if link is not None else None,
+        "community_code": community.code if community is not None else None,
+        "community_name": community.name if community is not None else None,
+        "agreement": agreement_of(session, instance_id),
+        "ledger": ledger(session, instance_id),
+    }
+
+
+def request_ids(session: Session, instance_ids: Iterable[int]) -> dict[int, int]:
+    """instance id -> request id, for the handoff instances among them."""
+    ids = set(instance_ids)
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(HandoffInstance.instance_id, HandoffInstance.request_id).where(
+            HandoffInstance.instance_id.in_(ids)
+        )
+    ).all()
+    return dict(rows)
+
+
+def request_number(session: Session, request_id: int) -> str | None:
+    return session.scalar(select(Request.number).where(Request.id == request_id))
+
+
+def agreement_of(session: Session, instance_id: int) -> Agreement | None:
+    return session.scalar(select(Agreement).where(Agreement.instance_id == instance_id))
+
+
+def ledger(session: Session, instance_id: int) -> dict[str, Any]:
+    entries = list(
+        session.scalars(
+            select(LedgerEntry)
+            .where(LedgerEntry.instance_id == instance_id)
+            .order_by(LedgerEntry.id)
+        )
+    )
+    agreed = sum(e.amount_fen for e in entries if e.kind == "agreed")
+    transferred = sum(e.amount_fen for e in entries if e.kind == "transferred")
+    return {
+        "entries": entries,
+        "agreed_fen": agreed,
+        "transferred_fen": transferred,
+        "outstanding_fen": agreed - transferred,
+    }

@@ -1,0 +1,220 @@
+"""Handoff requests: one department's request fanned out to one instance per community.
+
+The flow itself (screening, reviews, signing, funding, work, acceptance, escalation) is in
+`bpmn/handoff.bpmn`; this module stores the request and starts its instances.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workflows import audit, clock, definitions, starting
+from workflows.db import Database
+from workflows.errors import Conflict, Forbidden, Invalid, NotFound
+from workflows.forms import FormErrors, parse_date
+from workflows.models import OrgUnit
+from workflows.service import Actor
+
+from .catalog import item_in_force
+from .models import HandoffInstance, Request
+from .money import fen_to_yuan, parse_yuan, yuan_to_fen
+
+PROCESS_KEY = "handoff"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+MAX_COMMUNITIES = 2000
+
+
+def today() -> date:
+    return clock.now().astimezone(SHANGHAI).date()
+
+
+# --- requests -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RequestInput:
+    title: str
+    community_codes: list[str]
+    amount: str
+    item_code: str | None = None
+    description: str = ""
+    legal_basis: str = ""
+    due_date: str | None = None
+    department_code: str | None = None
+
+
+def _department_of(session: Session, actor: Actor, code: str | None) -> OrgUnit:
+    units = [unit for role, unit in actor.pairs if role == "department"]
+    if not units:
+        raise Forbidden("only department officers may launch requests")
+    if code is None:
+        if len(units) > 1:
+            raise Invalid("choose a department", {"department_code": "必填 required"})
+        return session.get(OrgUnit, units[0])
+    unit = session.scalar(select(OrgUnit).where(OrgUnit.code == code))
+    if unit is None or unit.id not in units:
+        raise Forbidden("you are not an officer of that department")
+    return unit
+
+
+def _communities(session: Session, codes: list[str]) -> list[OrgUnit]:
+    if not codes:
+        raise Invalid("no community", {"community_codes": "至少选择一个社区 choose at least one"})
+    if len(codes) > MAX_COMMUNITIES or len(set(codes)) != len(codes):
+        message = f"不可重复，最多 {MAX_COMMUNITIES} 个 unique, at most {MAX_COMMUNITIES}"
+        raise Invalid("bad community list", {"community_codes": message})
+    found = {
+        u.code: u
+        for u in session.scalars(
+            select(OrgUnit).where(OrgUnit.code.in_(codes), OrgUnit.kind == "community")
+        )
+    }
+    missing = [c for c in codes if c not in found]
+    if missing:
+        raise Invalid(
+            "unknown community", {"community_codes": f"未知社区 unknown: {', '.join(missing[:10])}"}
+        )
+    return [found[c] for c in codes]
+
+
+def _office(session: Session, district_id: int | None, kind: str) -> OrgUnit:
+    unit = session.scalar(
+        select(OrgUnit).where(OrgUnit.kind == kind, OrgUnit.parent_id == district_id).limit(1)
+    )
+    if unit is None:
+        raise Invalid(f"the district has no {kind} org unit")
+    return unit
+
+
+def _validate(payload: RequestInput) -> tuple[int, date | None]:
+    errors: dict[str, str] = {}
+    if not payload.title.strip():
+        errors["title"] = "必填 required"
+    elif len(payload.title) > 200:
+        errors["title"] = "最多 200 字 at most 200 characters"
+    amount_fen, due = 0, None
+    try:
+        amount_fen = yuan_to_fen(parse_yuan(payload.amount))
+    except ValueError as exc:
+        errors["amount"] = str(exc)
+    if payload.due_date:
+        try:
+            due = parse_date(payload.due_date)
+            if due < today():
+                errors["due_date"] = "不能早于今天 must not be in the past"
+        except ValueError as exc:
+            errors["due_date"] = str(exc)
+    if len(payload.description) > 20_000:
+        errors["description"] = "过长 too long"
+    if len(payload.legal_basis) > 500:
+        errors["legal_basis"] = "最多 500 字 at most 500 characters"
+    if errors:
+        raise FormErrors(errors)
+    return amount_fen, due
+
+
+def create_request(db: Database, actor: Actor, payload: RequestInput) -> int:
+    """Store the request and start one handoff per community, all in one transaction."""
+    amount_fen, due = _validate(payload)
+    with db.write() as session:
+        department = _department_of(session, actor, payload.department_code)
+        communities = _communities(session, payload.community_codes)
+        item = None
+        if payload.item_code:
+            item = item_in_force(session, payload.item_code, today())
+            if item is None:
+                raise FormErrors({"item_code": "清单中没有该事项 not in the catalog"})
+        definition = definitions.in_force(session, PROCESS_KEY)
+        if definition is None:
+            raise NotFound("the handoff process is not deployed")
+        if definition.suspended:
+            raise Conflict("the handoff process is suspended")
+        finance = _office(session, department.parent_id, "finance")
+        access = _office(session, department.parent_id, "access_office")
+        request = Request(
+            number=f"tmp-{uuid.uuid4()}",
+            department_id=department.id,
+            item_code=item.code if item else None,
+            item_name=item.name if item else "",
+            item_category=item.category if item else "unlisted",
+            title=payload.title.strip(),
+            description=payload.description.strip(),
+            legal_basis=payload.legal_basis.strip() or (item.legal_basis if item else ""),
+            amount_fen=amount_fen,
+            due_date=due,
+            created_by_id=actor.user_id,
+            created_at=clock.now(),
+        )
+        session.add(request)
+        session.flush()
+        request.number = f"REQ-{request.created_at.astimezone(SHANGHAI):%Y}-{request.id:06d}"
+        audit.record(
+            session,
+            "request.created",
+            actor_id=actor.user_id,
+            business_key=request.number,
+            number=request.number,
+            communities=len(communities),
+        )
+        streets = {
+            u.id: u
+            for u in session.scalars(
+                select(OrgUnit).where(OrgUnit.id.in_({c.parent_id for c in communities}))
+            )
+        }
+        for community in communities:
+            data = _instance_data(
+                request, department, streets[community.parent_id], community, finance, access
+            )
+            instance = starting.start_instance(
+                session,
+                definition,
+                data,
+                actor_id=actor.user_id,
+                title=f"{request.title}（{community.name}）",
+                business_key=request.number,
+            )
+            session.add(
+                HandoffInstance(
+                    instance_id=instance.id, request_id=request.id, community_id=community.id
+                )
+            )
+        return request.id
+
+
+def _instance_data(
+    request: Request,
+    department: OrgUnit,
+    street: OrgUnit,
+    community: OrgUnit,
+    finance: OrgUnit,
+    access: OrgUnit,
+) -> dict[str, Any]:
+    return {
+        "request_id": request.id,
+        "request_no": request.number,
+        "title": request.title,
+        "description": request.description,
+        "legal_basis": request.legal_basis,
+        "item_code": request.item_code or "",
+        "item_name": request.item_name,
+        "item_category": request.item_category,
+        "amount": fen_to_yuan(request.amount_fen),
+        "amount_fen": request.amount_fen,
+        "due_date": request.due_date.isoformat() if request.due_date else "",
+        "department": department.code,
+        "department_name": department.name,
+        "street": street.code,
+        "street_name": street.name,
+        "community": community.code,
+        "community_name": community.name,
+        "finance_office": finance.code,
+        "access_office": access.code,
+    }

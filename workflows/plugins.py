@@ -1,0 +1,87 @@
+"""Process plugins: the domain code a process may bring beside its BPMN file.
+
+The engine runs any deployed BPMN on its own. A process that keeps records of its own, checks
+forms across fields or offers functions to its expressions registers a `ProcessPlugin` for its
+process keys, by an explicit call at start-up (the app factory, the CLI, a test):
+
+    plugins.register(ProcessPlugin(name="leave", process_keys={"leave"}, hooks=LeaveHooks()))
+
+Registering replaces an earlier plugin of the same name, so the call may be repeated.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .hooks import ProcessHooks
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from .models import ProcessInstance
+
+# rule(cleaned form data, instance data) -> {field: message}; see `forms.clean`
+FormRule = Callable[[dict[str, Any], Mapping[str, Any]], dict[str, str]]
+# check(session, instance) -> problems as (kind, detail); see `consistency.check_instance`
+ConsistencyCheck = Callable[["Session", "ProcessInstance"], Iterable[tuple[str, str]]]
+# policy(instance, actor) -> whether the actor may cancel the running instance
+CancelPolicy = Callable[["ProcessInstance", Any], bool]
+
+
+@dataclass(frozen=True)
+class ProcessPlugin:
+    name: str
+    process_keys: frozenset[str]
+    hooks: ProcessHooks = field(default_factory=ProcessHooks)
+    # task key (or the start event's id) -> rules run after the field checks pass
+    form_rules: Mapping[str, Sequence[FormRule]] = field(default_factory=dict)
+    # extra functions the process's expressions and scripts may call
+    functions: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
+    consistency_checks: Sequence[ConsistencyCheck] = ()
+    # None: the engine's rule (an admin or the instance's starter)
+    may_cancel: CancelPolicy | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "process_keys", frozenset(self.process_keys))
+
+    def rules_for(self, task_key: str) -> Sequence[FormRule]:
+        return self.form_rules.get(task_key, ())
+
+
+_NONE = ProcessPlugin(name="", process_keys=frozenset())
+
+
+class Registry:
+    """Process key -> plugin. One per process; most processes need none."""
+
+    def __init__(self) -> None:
+        self._by_name: dict[str, ProcessPlugin] = {}
+        self._by_key: dict[str, ProcessPlugin] = {}
+        self._lock = threading.Lock()
+        self.version = 0  # bumps on every change, for caches built from plugins
+
+    def register(self, plugin: ProcessPlugin) -> None:
+        with self._lock:
+            self._by_name[plugin.name] = plugin
+            by_key: dict[str, ProcessPlugin] = {}
+            for p in self._by_name.values():
+                for key in p.process_keys:
+                    if key in by_key and by_key[key].name != p.name:
+                        raise ValueError(f"process {key!r} has two plugins: {by_key[key].name}")
+                    by_key[key] = p
+            self._by_key = by_key
+            self.version += 1
+
+    def for_process(self, key: str) -> ProcessPlugin:
+        return self._by_key.get(key, _NONE)
+
+    def all(self) -> list[ProcessPlugin]:
+        return list(self._by_name.values())
+
+
+REGISTRY = Registry()
+register = REGISTRY.register
+for_process = REGISTRY.for_process

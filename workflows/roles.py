@@ -1,0 +1,52 @@
+"""Roles as data: the role table, read for routing and deployment, extended by admins."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import audit
+from .errors import Conflict, Invalid
+from .models import Role
+from .routing import ADMIN_ROLE, SCOPE_KEYS
+
+KEY_RE = re.compile(r"[a-z][a-z0-9_]{1,31}")
+
+
+def all_roles(session: Session) -> list[Role]:
+    return list(session.scalars(select(Role).order_by(Role.created_at, Role.key)))
+
+
+def role_keys(session: Session) -> set[str]:
+    return set(session.scalars(select(Role.key)))
+
+
+def scope_keys(session: Session) -> dict[str, str]:
+    """role -> the start data key that names its org unit (by the role's unit kind)."""
+    rows = session.execute(select(Role.key, Role.unit_kind)).all()
+    return {key: SCOPE_KEYS[kind] for key, kind in rows if key != ADMIN_ROLE and kind in SCOPE_KEYS}
+
+
+def create_role(
+    session: Session, key: str, name_zh: str, name_en: str, unit_kind: str, actor_id: int | None
+) -> Role:
+    errors = {}
+    if not KEY_RE.fullmatch(key or ""):
+        errors["key"] = "角色代码应为小写字母开头的字母、数字或下划线（2–32 位）"
+    if not (name_zh or "").strip() or len(name_zh) > 100:
+        errors["name_zh"] = "请填写中文名称（最多 100 字）"
+    if not (name_en or "").strip() or len(name_en) > 100:
+        errors["name_en"] = "请填写英文名称（最多 100 字）"
+    if unit_kind not in SCOPE_KEYS:
+        errors["unit_kind"] = "单位类型应为：" + "、".join(SCOPE_KEYS)
+    if errors:
+        raise Invalid("invalid role", errors)
+    if session.get(Role, key) is not None:
+        raise Conflict(f"role {key} exists")
+    role = Role(key=key, name_zh=name_zh.strip(), name_en=name_en.strip(), unit_kind=unit_kind)
+    session.add(role)
+    session.flush()
+    audit.record(session, "role.created", actor_id=actor_id, key=key, unit_kind=unit_kind)
+    return role

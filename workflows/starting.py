@@ -1,0 +1,210 @@
+"""Starting instances: who may start a process, its start form, and the org scope it routes by.
+
+`start_process` is the generic start (`POST /process-definitions/{key}/start`); a plugin that
+starts instances of its own (a fan-out, say) calls `start_instance` inside its transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import audit, clock, definitions, engine, forms, plugins, roles
+from .db import Database
+from .errors import Conflict, Forbidden, Invalid, NotFound
+from .models import InstanceParty, OrgUnit, ProcessDefinition, ProcessInstance
+from .routing import SCOPE_KEYS
+from .service import Actor, run_step
+
+MAX_TITLE = 200
+
+
+def resolve_scope(session: Session, data: Mapping[str, Any]) -> dict[str, int]:
+    """Org unit ids per role from the codes the instance data names (the routing rule)."""
+    keys = roles.scope_keys(session)
+    codes = {role: data[key] for role, key in keys.items() if data.get(key)}
+    if any(not isinstance(code, str) for code in codes.values()):
+        raise Invalid("org unit codes must be strings")
+    rows = session.execute(
+        select(OrgUnit.code, OrgUnit.id).where(OrgUnit.code.in_(set(codes.values())))
+    ).all()
+    ids = dict(rows)
+    missing = sorted({c for c in codes.values() if c not in ids})
+    if missing:
+        raise Invalid(
+            f"unknown org unit(s): {', '.join(missing)}",
+            {
+                key: f"未知单位代码 {data[key]}"
+                for key in set(keys.values())
+                if data.get(key) in missing
+            },
+        )
+    return {role: ids[code] for role, code in codes.items()}
+
+
+def complete_scope(session: Session, data: dict[str, Any], actor: Actor | None) -> dict[str, Any]:
+    """Fill in the org units the starter need not name: their own department, the street of
+    the community, and the district's units of a kind it has only one of (finance office,
+    access office). Returns a new dict; names that were given are kept."""
+    data = dict(data)
+    if actor is not None and not data.get("department"):
+        own = [unit for role, unit in actor.pairs if role == "department"]
+        if len(own) == 1:
+            data["department"] = session.scalar(select(OrgUnit.code).where(OrgUnit.id == own[0]))
+    units = _named_units(session, data)
+    community = units.get("community")
+    if community is not None and not data.get("street") and community.parent is not None:
+        data["street"] = community.parent.code
+        units["street"] = community.parent
+    district_id = _district_of(units)
+    if district_id is not None:
+        for kind, key in SCOPE_KEYS.items():
+            if not data.get(key):
+                code = _only_unit(session, district_id, kind)
+                if code is not None:
+                    data[key] = code
+    return data
+
+
+def _named_units(session: Session, data: Mapping[str, Any]) -> dict[str, OrgUnit]:
+    codes = {kind: data[key] for kind, key in SCOPE_KEYS.items() if isinstance(data.get(key), str)}
+    found = {
+        u.code: u for u in session.scalars(select(OrgUnit).where(OrgUnit.code.in_(codes.values())))
+    }
+    return {kind: found[code] for kind, code in codes.items() if code in found}
+
+
+def _district_of(units: Mapping[str, OrgUnit]) -> int | None:
+    if "district" in units:
+        return units["district"].id
+    for kind in ("street", "department", "finance", "access_office"):
+        if kind in units and units[kind].parent_id is not None:
+            return units[kind].parent_id
+    return None
+
+
+def _only_unit(session: Session, district_id: int, kind: str) -> str | None:
+    if kind == "district":
+        return session.scalar(select(OrgUnit.code).where(OrgUnit.id == district_id))
+    codes = session.scalars(
+        select(OrgUnit.code).where(OrgUnit.kind == kind, OrgUnit.parent_id == district_id).limit(2)
+    ).all()
+    return codes[0] if len(codes) == 1 else None
+
+
+def start_instance(
+    session: Session,
+    definition: ProcessDefinition,
+    data: dict[str, Any],
+    *,
+    actor_id: int | None,
+    title: str = "",
+    business_key: str | None = None,
+) -> ProcessInstance:
+    """Start an instance inside the caller's transaction and run it to its first wait."""
+    parsed = definitions.loaded(definition)
+    instance = ProcessInstance(
+        definition_id=definition.id,
+        business_key=business_key,
+        started_by_id=actor_id,
+        title=(title or parsed.name)[:MAX_TITLE],
+        scope=resolve_scope(session, data),
+        state={},
+        status="running",
+        created_at=clock.now(),
+    )
+    session.add(instance)
+    session.flush()
+    session.add_all(
+        InstanceParty(instance_id=instance.id, role=role, org_unit_id=unit)
+        for role, unit in instance.scope.items()
+    )
+    audit.record(
+        session,
+        "instance.started",
+        actor_id=actor_id,
+        instance_id=instance.id,
+        business_key=business_key,
+        process=parsed.key,
+        version=definition.version,
+    )
+    workflow = engine.new_workflow(parsed, data)
+    run_step(session, instance, workflow, parsed, actor_id, lambda: engine.advance(workflow))
+    return instance
+
+
+def startable(session: Session, actor: Actor, key: str) -> ProcessDefinition:
+    """The version of `key` the actor may start now, or the reason why not."""
+    definition = definitions.in_force(session, key)
+    if definition is None:
+        raise NotFound(f"no process {key!r} is deployed")
+    if definition.suspended:
+        raise Conflict(f"process {key!r} version {definition.version} is suspended")
+    parsed = definitions.loaded(definition)
+    if not may_start(actor, parsed):
+        raise Forbidden("your roles may not start this process")
+    return definition
+
+
+def may_start(actor: Actor, parsed: definitions.ParsedProcess) -> bool:
+    """camunda:candidateStarterGroups names the roles that may start; admins are not exempt
+    (they would start on behalf of someone else). No list: anyone with a role."""
+    held = {role for role, _ in actor.pairs}
+    return bool(held & parsed.starter_roles) if parsed.starter_roles else bool(held)
+
+
+MAX_START_DATA = 64_000
+
+
+def _clean_start_data(parsed: definitions.ParsedProcess, data: Any) -> dict[str, Any]:
+    """The start form's fields, validated like a task form, plus org unit codes under the
+    routing keys. A process without a start form takes plain JSON data as it comes."""
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        raise forms.FormErrors({"data": "应为对象 must be an object"})
+    if not parsed.start_form.fields:
+        if len(json.dumps(data, ensure_ascii=False)) > MAX_START_DATA:
+            raise forms.FormErrors({"data": f"数据过大 larger than {MAX_START_DATA} characters"})
+        return dict(data)
+    fields = {f.id for f in parsed.start_form.fields}
+    routing = {k: v for k, v in data.items() if k in SCOPE_KEYS.values() and k not in fields}
+    form_data = {k: v for k, v in data.items() if k not in routing}
+    rules = plugins.for_process(parsed.key).rules_for(parsed.start_event)
+    cleaned = forms.clean(parsed.start_form, form_data, {}, rules)
+    bad = {
+        k: "应为单位代码 must be an org unit code"
+        for k, v in routing.items()
+        if not isinstance(v, str)
+    }
+    if bad:
+        raise forms.FormErrors(bad)
+    return {**routing, **cleaned}
+
+
+def start_process(
+    db: Database, key: str, actor: Actor, data: Any, business_key: str | None = None
+) -> ProcessInstance:
+    """Start the version of `key` in force with the start form's data, in one transaction."""
+    with db.write() as session:
+        definition = startable(session, actor, key)
+        parsed = definitions.loaded(definition)
+        cleaned = _clean_start_data(parsed, data)
+        if business_key is not None and (
+            not isinstance(business_key, str) or len(business_key) > 100
+        ):
+            raise Invalid("business key too long", {"business_key": "最多 100 个字符"})
+        full = complete_scope(session, cleaned, actor)
+        title = str(full.get("title") or parsed.name)
+        return start_instance(
+            session,
+            definition,
+            full,
+            actor_id=actor.user_id,
+            title=title,
+            business_key=business_key,
+        )
