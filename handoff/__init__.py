@@ -12,6 +12,10 @@ from workflows import plugins
 
 def register(registry: plugins.Registry = plugins.REGISTRY) -> None:
     """Register this package's process plugins with the engine (idempotent)."""
+    from .catalog_review import catalog_review_plugin
+    from .emergency import emergency_plugin
     from .plugin import handoff_plugin
 
     registry.register(handoff_plugin())
+    registry.register(catalog_review_plugin())
+    registry.register(emergency_plugin())

@@ -24,4 +24,6 @@ def handoff_plugin() -> ProcessPlugin:
         functions={"to_fen": money.to_fen},
         consistency_checks=(consistency.money_problems,),
         may_cancel=_may_cancel,
+        own_start=True,
+        start_hint="POST /api/v1/requests",
     )

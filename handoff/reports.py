@@ -65,6 +65,7 @@ from workflows import clock
 from workflows.errors import Forbidden, Invalid
 from workflows.models import AuditEvent, InstanceParty, OrgUnit, ProcessInstance, Task, UTCDateTime
 
+from . import emergency
 from .models import Agreement, HandoffInstance, LedgerEntry, Request
 from .money import fen_to_yuan
 
@@ -556,6 +557,7 @@ class Summary:
     totals: Row
     groups: dict[str, list[Row]]
     units: Units
+    emergency: dict[str, int] = field(default_factory=dict)
 
 
 def summary(
@@ -600,7 +602,30 @@ def summary(
         totals.add(row)
     totals.requests = requests["total"][None]
     _finish_stages(totals, durations, "total", None)
-    return Summary(period, filters, scope, now, totals, groups, units)
+    emergency = _emergency(session, scope, period, chosen)
+    return Summary(period, filters, scope, now, totals, groups, units, emergency)
+
+
+def _emergency(session: Session, scope: Scope, period: Period, chosen: Chosen) -> dict[str, int]:
+    """Emergency orders (临时性紧急事项) in the reader's scope and the chosen units."""
+    visible = None
+    if not scope.district:
+        visible = {
+            "department": scope.departments,
+            "street_office": scope.streets,
+            "committee": scope.communities,
+        }
+    required = {
+        role: unit
+        for role, unit in (
+            ("department", chosen.department),
+            ("street_office", chosen.street),
+            ("committee", chosen.community),
+        )
+        if unit is not None
+    }
+    start, end = period.bounds
+    return emergency.counts(session, visible, start, end, required)
 
 
 def _listed_units(
@@ -702,6 +727,7 @@ def as_dict(report: Summary) -> dict[str, Any]:
         "scope": "district" if report.scope.district else "own",
         "generated_at": report.generated_at.astimezone(SHANGHAI).isoformat(),
         "totals": row_dict(report.totals),
+        "emergency": report.emergency,
         **{
             f"by_{name}": [row_dict(r, report.units) for r in report.groups[name]]
             for name in GROUPINGS

@@ -77,8 +77,10 @@ class ParsedProcess:
     documentation: str = ""
     # whether any element waits for a message (else the projection skips subscriptions)
     has_messages: bool = False
-    # roles that may send it messages besides admins (see `messages.deliver`)
+    # roles that may send it messages besides admins (see `messages.deliver`); `public`: named
+    # by the process's property messageSenders, they may send to instances they cannot read
     message_senders: frozenset[str] = frozenset()
+    public_messages: bool = False
 
     @property
     def roles(self) -> set[str]:
@@ -172,12 +174,16 @@ def _starter_roles(process: etree._Element) -> frozenset[str]:
     return frozenset(part.strip() for part in text.split(",") if part.strip())
 
 
+def _senders_property(process: etree._Element) -> etree._Element | None:
+    return process.find(
+        "bpmn:extensionElements/camunda:properties/camunda:property[@name='messageSenders']", NS
+    )
+
+
 def _message_senders(process: etree._Element) -> frozenset[str]:
     """The process's camunda property `messageSenders` (comma-separated roles), else every
     role named on it (its tasks' and its starters')."""
-    prop = process.find(
-        "bpmn:extensionElements/camunda:properties/camunda:property[@name='messageSenders']", NS
-    )
+    prop = _senders_property(process)
     if prop is not None:
         return frozenset(r.strip() for r in (prop.get("value") or "").split(",") if r.strip())
     named = {validation.task_role(process, t) for t in process.iterfind(".//bpmn:userTask", NS)}
@@ -227,6 +233,7 @@ def parse_bpmn(
         has_messages=process.find(".//bpmn:messageEventDefinition", NS) is not None
         or process.find(".//bpmn:receiveTask", NS) is not None,
         message_senders=_message_senders(process),
+        public_messages=_senders_property(process) is not None,
     )
 
 

@@ -21,6 +21,7 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import (
     TaskConverter,
     WorkflowConverter,
 )
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -213,10 +214,7 @@ def snapshot(workflow: BpmnWorkflow) -> Snapshot:
             if task.task_spec.manual:
                 ready.append(task)
         elif state == TaskState.WAITING:
-            spec = task.task_spec
-            if isinstance(spec, CatchingEvent) and isinstance(
-                spec.event_definition, TimerEventDefinition
-            ):
+            if is_waiting_for(task.task_spec, TimerEventDefinition):
                 due = timer_due(task)
                 if due is not None:
                     dues.append(due)
@@ -227,12 +225,24 @@ def ready_user_tasks(workflow: BpmnWorkflow) -> list[SpiffTask]:
     return [t for t in workflow.get_tasks(state=TaskState.READY) if t.task_spec.manual]
 
 
+def event_definitions(spec) -> list:
+    """The event definitions a catching task spec waits for: one, or those of an event-based
+    gateway or a multiple event (SpiffWorkflow 3.2: `MultipleEventDefinition`)."""
+    if not isinstance(spec, CatchingEvent):
+        return []
+    definition = spec.event_definition
+    if isinstance(definition, MultipleEventDefinition):
+        return list(definition.event_definitions)
+    return [definition]
+
+
+def is_waiting_for(spec, kind: type) -> bool:
+    return any(isinstance(d, kind) for d in event_definitions(spec))
+
+
 def iter_timer_tasks(workflow: BpmnWorkflow, state: TaskState) -> Iterator[SpiffTask]:
     for task in workflow.get_tasks(state=state):
-        spec = task.task_spec
-        if isinstance(spec, CatchingEvent) and isinstance(
-            spec.event_definition, TimerEventDefinition
-        ):
+        if is_waiting_for(task.task_spec, TimerEventDefinition):
             yield task
 
 

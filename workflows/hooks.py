@@ -23,6 +23,9 @@ class HookContext:
 
 
 class ProcessHooks:
+    def instance_started(self, ctx: HookContext) -> None:
+        """After the first engine run; raising an engine error refuses the start."""
+
     def task_opened(self, ctx: HookContext, task: Task) -> None:
         pass
 

@@ -43,6 +43,10 @@ class ProcessPlugin:
     consistency_checks: Sequence[ConsistencyCheck] = ()
     # None: the engine's rule (an admin or the instance's starter)
     may_cancel: CancelPolicy | None = None
+    # the plugin starts its instances itself (e.g. a fan-out with records of its own): the
+    # generic start refuses them and points to `start_hint`
+    own_start: bool = False
+    start_hint: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "process_keys", frozenset(self.process_keys))

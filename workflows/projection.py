@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
-from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import delete, select
@@ -83,10 +82,10 @@ def waiting_messages(workflow: BpmnWorkflow) -> set[str]:
     """Names of the messages the workflow waits for (catch events, receive tasks, boundary
     events; SpiffWorkflow keeps all of them WAITING)."""
     return {
-        t.task_spec.event_definition.name
+        d.name
         for t in workflow.get_tasks(state=TaskState.WAITING)
-        if isinstance(t.task_spec, CatchingEvent)
-        and isinstance(t.task_spec.event_definition, MessageEventDefinition)
+        for d in engine.event_definitions(t.task_spec)
+        if isinstance(d, MessageEventDefinition)
     }
 
 
