@@ -123,16 +123,19 @@ def profile_in_process(url: str, demo: list[str]) -> None:
     from pyinstrument import Profiler
     from sqlalchemy import select
 
-    from workflows import handoff, service
+    import handoff
+    from handoff import requests
+    from workflows import service
     from workflows.db import Database
     from workflows.models import User
 
+    handoff.register()  # the handoff's hooks and form rules, as the app factory does
     db = Database(url)
     with db.read() as session:
         actor = service.Actor.of(session.scalar(select(User).where(User.username == "dept.mz")))
 
     def once(i):
-        handoff.create_request(db, actor, handoff.RequestInput(**body(demo, 1000 + i)))
+        requests.create_request(db, actor, requests.RequestInput(**body(demo, 1000 + i)))
 
     once(0)
     profiler = Profiler(interval=0.0005)

@@ -4,8 +4,9 @@
     python bench/growth.py --db sqlite --sizes 1000,100000,1000000
 
 Fresh database, `db upgrade` + `seed-demo`; then, for each size in turn, bulk filler
-(bench/seed.py: instances with their parties, one open task and one audit event each) up to that
-many instances, fresh planner statistics, and --handoffs whole handoffs run in-process through
+(bench/seed.py: instances with their request link, parties, one open task and one audit event
+each) up to that many instances, fresh planner statistics, and --handoffs whole handoffs
+(`handoff.requests.create_request`, one community) run in-process through
 `workflows.service.complete_task` (8 completions each, as the demo accounts). It prints the wall
 and CPU time of one completion (median, p95) per size and the ratio to the smallest size: the
 hot path must do no work that grows with the number of instances.
@@ -46,24 +47,28 @@ STEPS = [
 def measure(url: str, handoffs: int, warmup: int = 3) -> tuple[list[float], list[float]]:
     from sqlalchemy import select
 
-    from workflows import handoff, service
+    import handoff
+    from handoff import requests
+    from handoff.queries import request_number
+    from workflows import service
     from workflows.db import Database
     from workflows.models import Task, User
 
+    handoff.register()  # the handoff's hooks and form rules, as the app factory does
     db = Database(url)
     with db.read() as session:
         actors = {
             u: service.Actor.of(session.scalar(select(User).where(User.username == u)))
             for u in {who for who, _, _ in STEPS}
         }
-    day = (handoff.today() - timedelta(days=1)).isoformat()
+    day = (requests.today() - timedelta(days=1)).isoformat()
     walls: list[float] = []
     cpus: list[float] = []
     for n in range(warmup + handoffs):
-        rid = handoff.create_request(
+        rid = requests.create_request(
             db,
             actors["dept.mz"],
-            handoff.RequestInput(
+            requests.RequestInput(
                 title=f"增长测试 {n}",
                 community_codes=["TB-RG-01"],
                 amount="100.00",
@@ -71,12 +76,14 @@ def measure(url: str, handoffs: int, warmup: int = 3) -> tuple[list[float], list
                 due_date="2099-12-31",
             ),
         )
+        with db.read() as session:
+            number = request_number(session, rid)  # the instances' business key
         for who, key, data in STEPS:
             data = {k: (day if v is None else v) for k, v in data.items()}
             with db.read() as session:
                 task_id = session.scalar(
                     select(Task.id).where(
-                        Task.request_id == rid, Task.key == key, Task.status == "open"
+                        Task.business_key == number, Task.key == key, Task.status == "open"
                     )
                 )
             w0, c0 = time.perf_counter(), time.process_time()

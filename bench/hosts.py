@@ -17,7 +17,7 @@ import time
 
 import requests
 
-from tests.conftest import _fresh_postgres_database, _postgres_url
+from bench.common import fresh_database, load_average, machine
 from tests.live import Client, LiveServer, prepare_database
 
 STREETS = ["hm", "mr", "cq", "rg", "td", "xh", "xl"]
@@ -36,8 +36,13 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=20)
     ap.add_argument("--requests", type=int, default=30, help="requests to all 39 communities")
     args = ap.parse_args()
-    url = _fresh_postgres_database(_postgres_url())
-    prepare_database(url)
+    print(f"machine: {machine()}")
+    with fresh_database("postgresql", "hosts") as url:  # dropped afterwards
+        prepare_database(url)
+        run(url, args)
+
+
+def run(url: str, args: argparse.Namespace) -> None:
     hosts = [
         LiveServer(url, workers=args.workers, host=f"127.0.0.{2 + i}").start()
         for i in range(args.hosts)
@@ -96,6 +101,9 @@ def main() -> None:
         for t in threads:
             t.join()
         took = time.monotonic() - started
+        print(
+            f"load average after the run: {load_average()} (other work on the machine counts too)"
+        )
         print(
             f"hosts={args.hosts} workers/host={args.workers} clients={args.clients} "
             f"completions={len(latencies)} in {took:.1f}s -> {len(latencies) / took:.1f}/s; "

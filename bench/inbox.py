@@ -39,11 +39,13 @@ USERS = ("street.rg", "committee.rg01")
 def direct(url: str, rounds: int, explain: bool) -> dict[str, list[float]]:
     from sqlalchemy import select
 
+    import handoff
     from workflows import queries
     from workflows.db import Database
     from workflows.models import User
     from workflows.service import Actor
 
+    handoff.register()  # the engine is used outside the app factory: plugins first
     db = Database(url)
     out: dict[str, list[float]] = {}
     with db.read() as session:

@@ -54,7 +54,7 @@ from common import (  # noqa: E402
 )
 
 API = "/api/v1"
-DEMO = ROOT / "workflows" / "demo"
+DEMO = ROOT / "handoff" / "demo_data"
 
 
 def demo_accounts() -> dict:
