@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from workflows import definitions, diagram
+from workflows import definitions, diagram, validation
 
 BPMN_DIR = Path(__file__).resolve().parent.parent / "bpmn"
 FILES = sorted(BPMN_DIR.glob("*.bpmn"))
@@ -112,8 +112,8 @@ def test_file_sits_in_one_pool_with_role_lanes(bpmn_file):
     participants = root.findall("bpmn:collaboration/bpmn:participant", NS)
     assert [p.get("processRef") for p in participants] == [process.get("id")]
     lanes = process.findall(".//bpmn:lane", NS)
-    names = [lane.get("name") for lane in lanes]
-    assert names and set(names) <= set(TASK_ROLES) and len(names) == len(set(names))
+    roles = [validation.lane_role(lane) for lane in lanes]
+    assert roles and set(roles) <= set(TASK_ROLES) and len(roles) == len(set(roles))
     in_lane = [ref.text.strip() for ref in process.iterfind(".//bpmn:flowNodeRef", NS)]
     node_ids = {e.get("id") for e in _flow_nodes(process)}
     assert len(in_lane) == len(set(in_lane)), "a flow node lies in two lanes"

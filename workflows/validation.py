@@ -240,7 +240,7 @@ def task_role(process: etree._Element, task: etree._Element) -> str | None:
     for el in (task, *task.iterancestors(*_SCOPES - {_b("process")})):
         lanes = [r.getparent() for r in refs if r.text.strip() == el.get("id")]
         for lane in sorted(lanes, key=_lane_depth, reverse=True):
-            if role := _lane_role(lane):
+            if role := lane_role(lane):
                 return role
     return None
 
@@ -249,7 +249,8 @@ def _lane_depth(lane: etree._Element) -> int:
     return sum(1 for _ in lane.iterancestors(_b("lane")))
 
 
-def _lane_role(lane: etree._Element) -> str | None:
+def lane_role(lane: etree._Element) -> str | None:
+    """A lane's role: its camunda property `role`, else its name."""
     for prop in lane.iterfind("bpmn:extensionElements/camunda:properties/camunda:property", NS):
         if prop.get("name") == "role" and (prop.get("value") or "").strip():
             return prop.get("value").strip()

@@ -163,6 +163,15 @@ class PeriodOut(Schema):
     timezone = fields.String()
 
 
+class EmergencyOut(Schema):
+    """临时性紧急事项 ordered in the period, and their filings afterwards."""
+
+    orders = fields.Integer()
+    late_filings = fields.Integer(metadata={"description": "filings escalated as overdue"})
+    open_filings = fields.Integer()
+    filed = fields.Integer()
+
+
 class SummaryOut(Schema):
     period = fields.Nested(PeriodOut)
     filters = fields.Dict()
@@ -172,6 +181,7 @@ class SummaryOut(Schema):
     by_department = fields.List(fields.Nested(GroupRowOut))
     by_street = fields.List(fields.Nested(GroupRowOut))
     by_community = fields.List(fields.Nested(GroupRowOut))
+    emergency = fields.Nested(EmergencyOut)
 
 
 class DrillItemOut(Schema):

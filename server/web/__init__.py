@@ -18,7 +18,7 @@ from workflows import queries
 from workflows.accounts import LoginThrottled
 from workflows.errors import Forbidden, NotFound
 
-from . import csrf, fmt, i18n, signin
+from . import csrf, fmt, formview, i18n, signin
 from .blueprint import bp
 
 log = logging.getLogger(__name__)
@@ -36,13 +36,20 @@ def register_web(app: Flask) -> None:
         pages_attachments,
         pages_auth,
         pages_finance,
+        pages_processes,
         pages_reports,
         pages_requests,
         pages_tasks,
     )
 
     app.register_blueprint(bp)
-    app.jinja_env.globals.update(t=i18n.t, field_label=i18n.field_label, csrf_field=csrf.FIELD)
+    app.jinja_env.globals.update(
+        t=i18n.t,
+        field_label=i18n.field_label,
+        role_label=i18n.role_label,
+        form_value=lambda field, value: formview.display_value(field, field["name"], value),
+        csrf_field=csrf.FIELD,
+    )
     app.jinja_env.filters.update(
         when=fmt.when,
         iso=fmt.iso,
@@ -52,8 +59,10 @@ def register_web(app: Flask) -> None:
         state_label=fmt.state_label,
         state_class=fmt.state_class,
         task_name=lambda task: fmt.task_name(task.key, task.name),
+        task_key_name=fmt.task_name,
         decision=fmt.decision,
         overdue=fmt.is_overdue,
+        one_language=i18n.one_language,
     )
 
 

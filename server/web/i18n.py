@@ -6,6 +6,8 @@ names, form labels) fall back to the data's own Chinese text.
 
 from __future__ import annotations
 
+import re
+
 from flask import g, has_request_context
 
 LANGS = ("zh", "en")
@@ -21,6 +23,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "nav.my_requests": ("我的申请", "My requests"),
     "nav.new_request": ("发起委托", "New request"),
     "nav.finance": ("经费拨付", "Transfers"),
+    "nav.processes": ("发起流程", "Start a process"),
+    "nav.instances": ("我的流程", "My processes"),
     "nav.admin": ("系统管理", "Administration"),
     "nav.menu": ("主导航", "Main navigation"),
     "nav.skip": ("跳到正文", "Skip to content"),
@@ -77,6 +81,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "common.code": ("编码", "Code"),
     "common.time": ("时间", "Time"),
     "common.comment": ("意见", "Comment"),
+    "common.required_mark": ("（必填）", "(required)"),
+    "common.colon": ("：", ": "),
     "common.fix_errors": ("请修改标出的内容后再提交", "Please correct the marked fields"),
     "common.saved": ("已保存", "Saved"),
     "common.created": ("已创建", "Created"),
@@ -267,11 +273,79 @@ STRINGS: dict[str, tuple[str, str]] = {
     "instance.open_tasks": ("待办环节", "Waiting for"),
     "instance.no_open_tasks": ("没有待办环节。", "Nothing is waiting."),
     "instance.waiting_on": ("{unit}（{role}）", "{unit} ({role})"),
-    "instance.cancel": ("撤销本流程", "Cancel this handoff"),
+    "instance.cancel": ("撤销本流程", "Cancel this process"),
     "instance.cancel_reason": ("撤销原因", "Reason"),
     "instance.cancelled_flash": ("已撤销", "Cancelled"),
     "instance.request": ("所属申请", "Request"),
     "instance.version": ("流程版本", "Process version"),
+    "instance.summary": ("流程概况", "Summary"),
+    "instance.process": ("流程", "Process"),
+    "instance.version_n": ("{name} · 第 {version} 版", "{name}, version {version}"),
+    "instance.business_key": ("业务编号", "Business key"),
+    "instance.started_by": ("发起人", "Started by"),
+    "instance.start_data": ("发起时填写的内容", "Given at the start"),
+    # processes: start one, a process's page, instances
+    "processes.title": ("发起流程", "Start a process"),
+    "processes.intro": (
+        "这里列出您可以发起的流程，新流程使用各流程当前生效的版本。",
+        "The processes you may start; each starts on its version in force.",
+    ),
+    "processes.empty": ("没有您可以发起的流程。", "There is no process you may start."),
+    "processes.others": ("其他流程", "Other processes"),
+    "processes.start": ("发起", "Start"),
+    "processes.view": ("流程说明", "About the process"),
+    "processes.starters": ("可发起角色", "Who may start it"),
+    "processes.anyone": ("任何有角色的用户", "Anyone with a role"),
+    "processes.version_n": ("第 {version} 版", "version {version}"),
+    "processes.suspended": ("已暂停，暂不能发起", "Suspended: cannot start now"),
+    "processes.not_yours": ("您的角色不能发起", "Your roles may not start it"),
+    "processes.own_page": ("通过专门页面发起", "Started from its own page"),
+    "process.versions": ("版本", "Versions"),
+    "process.in_force": ("当前生效", "In force"),
+    "process.suspended": ("已暂停", "Suspended"),
+    "process.active": ("可用", "Active"),
+    "process.suspend": ("暂停", "Suspend"),
+    "process.activate": ("恢复", "Activate"),
+    "process.release": ("使用此版本", "Use this version"),
+    "process.suspended_flash": (
+        "已暂停 {name} 第 {version} 版",
+        "Suspended {name} version {version}",
+    ),
+    "process.activated_flash": (
+        "已恢复 {name} 第 {version} 版",
+        "Activated {name} version {version}",
+    ),
+    "process.released_flash": (
+        "新流程将使用 {name} 第 {version} 版",
+        "New instances start on {name} version {version}",
+    ),
+    "process.instances": ("流程实例", "Instances"),
+    "process.no_instances": ("没有您可查看的流程实例。", "No instances you may read."),
+    "process.tasks": ("办理环节", "Tasks"),
+    "start.title": ("发起：{name}", "Start: {name}"),
+    "start.submit": ("发起流程", "Start the process"),
+    "start.business_key": ("业务编号（选填）", "Business key (optional)"),
+    "start.business_key_hint": (
+        "本单位自己的编号，如案卷号，便于日后查找。",
+        "Your own reference, such as a case number, to find it again.",
+    ),
+    "start.business_key_long": ("最多 {n} 个字符", "at most {n} characters"),
+    "start.no_fields": ("发起该流程无需填写内容。", "Nothing to fill in: just start it."),
+    "start.started_flash": ("已发起：{name}", "Started: {name}"),
+    "start.suspended": (
+        "该流程当前生效的版本已暂停，暂不能发起。",
+        "The version in force of this process is suspended: it cannot start now.",
+    ),
+    "start.forbidden": ("您的角色不能发起该流程。", "Your roles may not start this process."),
+    "start.own_page": ("该流程需通过专门页面发起。", "This process is started from its own page."),
+    "instances.title": ("我的流程", "My processes"),
+    "instances.intro": (
+        "您发起的、经办的或本单位参与的流程实例。",
+        "Instances you started, worked on, or your units take part in.",
+    ),
+    "instances.mine": ("只看我发起的", "Started by me only"),
+    "instances.empty": ("没有符合条件的流程实例。", "No instances match."),
+    "instances.open_step": ("当前环节", "Current step"),
     "diagram.legend": ("图例", "Legend"),
     "diagram.done": ("已完成", "done"),
     "diagram.active": ("进行中", "active"),
@@ -497,17 +571,54 @@ STRINGS: dict[str, tuple[str, str]] = {
     "admin.upload": ("上传 BPMN 文件部署新版本", "Upload a BPMN file as a new version"),
     "admin.bpmn_file": ("BPMN 文件", "BPMN file"),
     "admin.deploy": ("部署", "Deploy"),
-    "admin.deployed_flash": ("已部署 {key} 第 {version} 版", "Deployed {key} version {version}"),
+    "admin.deployed_flash": (
+        "已部署 {process} 第 {version} 版",
+        "Deployed {process} version {version}",
+    ),
     "admin.unchanged_flash": (
-        "文件未改变：仍为 {key} 第 {version} 版",
-        "Unchanged file: still {key} version {version}",
+        "文件未改变：仍为 {process} 第 {version} 版",
+        "Unchanged file: still {process} version {version}",
     ),
     "admin.deploy_failed": ("部署失败", "Deployment refused"),
     "admin.no_file": ("请选择 BPMN 文件", "choose a BPMN file"),
     "admin.running_stay": (
-        "运行中的流程保持原版本，新流程使用最新版本。",
-        "Running instances stay on their version; new ones use the latest.",
+        "运行中的流程保持原版本；新流程使用当前生效的版本（未另行指定时为最新的未暂停版本）。",
+        "Running instances stay on their version; new ones start on the version in force "
+        "(unless one is chosen, the newest that is not suspended).",
     ),
+    "admin.not_utf8": ("BPMN 文件须为 UTF-8 编码", "The BPMN file must be UTF-8"),
+    "admin.problems": ("文件有 {n} 个问题，未部署：", "{n} problems found; nothing was deployed:"),
+    "admin.whole_file": ("整个文件", "The file as a whole"),
+    "admin.by_state": ("各状态实例数", "Instances by state"),
+    "admin.roles": ("角色", "Roles"),
+    "admin.roles_intro": (
+        "流程图中的任务以角色代码指定办理角色，待办按角色与单位分派。",
+        "Tasks in a diagram name their role by its key; tasks go to that role at the unit.",
+    ),
+    "admin.role_key": ("角色代码", "Role key"),
+    "admin.role_key_hint": (
+        "小写字母开头，可含小写字母、数字和下划线，2–32 位；创建后不能修改。",
+        "2–32 lowercase letters, digits or underscores, starting with a letter; fixed once made.",
+    ),
+    "admin.role_name_zh": ("中文名称", "Chinese name"),
+    "admin.role_name_en": ("英文名称", "English name"),
+    "admin.unit_kind": ("所在单位类型", "Kind of org unit"),
+    "admin.new_role": ("新增角色", "New role"),
+    "admin.role_exists": ("角色代码已存在", "a role with this key exists"),
+    "admin.role_created_flash": ("已新增角色：{name}", "Role added: {name}"),
+    "admin.role_error.key": (
+        "角色代码应为小写字母开头的字母、数字或下划线（2–32 位）",
+        "a lowercase letter, then lowercase letters, digits or underscores (2–32 in all)",
+    ),
+    "admin.role_error.name_zh": (
+        "请填写中文名称（最多 100 字）",
+        "enter a Chinese name (at most 100 characters)",
+    ),
+    "admin.role_error.name_en": (
+        "请填写英文名称（最多 100 字）",
+        "enter an English name (at most 100 characters)",
+    ),
+    "admin.role_error.unit_kind": ("请选择单位类型", "choose a kind of org unit"),
     # labels of data values
     "role.department": ("职能部门", "Department"),
     "role.street_office": ("街道办事处", "Street office"),
@@ -559,9 +670,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     "taskname.evaluation": ("街道评价", "Evaluation"),
     # audit actions
     "action.request.created": ("发起委托申请", "request created"),
-    "action.instance.started": ("流程启动", "handoff started"),
-    "action.instance.completed": ("流程结束", "handoff finished"),
-    "action.instance.cancelled": ("流程撤销", "handoff cancelled"),
+    "action.instance.started": ("流程启动", "process started"),
+    "action.instance.completed": ("流程结束", "process finished"),
+    "action.instance.cancelled": ("流程撤销", "process cancelled"),
+    "action.message.delivered": ("收到消息", "message received"),
+    "action.attachment.added": ("上传附件", "attachment added"),
     "action.instance.error": ("流程出错", "process error"),
     "action.task.created": ("待办生成", "task opened"),
     "action.task.completed": ("办理完成", "task completed"),
@@ -606,8 +719,10 @@ def lang() -> str:
     return DEFAULT_LANG
 
 
-def t(key: str, **kwargs) -> str:
-    """The text for `key` in the current language; unknown keys show their last part."""
+def t(key: str, /, **kwargs) -> str:
+    """The text for `key` in the current language; unknown keys show their last part.
+
+    `key` is positional-only, so a placeholder may be called `key` too."""
     pair = STRINGS.get(key)
     text = pair[LANGS.index(lang())] if pair else key.rsplit(".", 1)[-1]
     return text.format(**kwargs) if kwargs else text
@@ -626,3 +741,59 @@ def field_label(field: dict) -> str:
     if lang() == "en" and field.get("label_en"):
         return field["label_en"]
     return field.get("label") or field.get("name", "")
+
+
+def role_names() -> dict[str, tuple[str, str]]:
+    """role key -> (中文, English) from the role table, read once per request (admins add
+    roles, so the catalogue cannot know them all)."""
+    if not has_request_context():
+        return {}
+    if "role_names" not in g:
+        from workflows import roles
+
+        from .. import get_db
+
+        with get_db().read() as session:
+            g.role_names = {r.key: (r.name_zh, r.name_en) for r in roles.all_roles(session)}
+    return g.role_names
+
+
+def role_label(key: str | None) -> str:
+    """A role's name in the page's language: the role table's, else the catalogue's."""
+    if not key:
+        return ""
+    pair = role_names().get(key)
+    if pair is not None:
+        zh, en = pair
+        return (en or zh) if lang() == "en" else (zh or en)
+    return t(f"role.{key}") if f"role.{key}" in STRINGS else key
+
+
+_CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
+_LOWER = re.compile(r"[a-z]")
+
+
+def one_language(message: str | None) -> str:
+    """The current language's half of an engine message written "中文 English" (the API's
+    bilingual style, e.g. "必填 required"); a message in one language only is kept whole."""
+    text = str(message or "").strip()
+    ends = [m.end() for m in _CJK.finditer(text)]
+    if not ends:
+        return text
+    cut = ends[-1]
+    rest = text[cut:]
+    # codes, numbers and quoted examples right after the Chinese belong to it
+    for token in re.finditer(r"\S+", rest):
+        if _LOWER.search(token.group()):
+            cut += token.start()
+            break
+    else:
+        cut = len(text)
+    zh, en = text[:cut].strip(), text[cut:].strip()
+    if not en or not zh:
+        return text
+    if lang() == "en":
+        return en
+    if ": " in en and not zh.endswith(("：", ":")):
+        zh += "：" + en.split(": ", 1)[1]  # "只能是 one of: a, b" -> "只能是：a, b"
+    return zh

@@ -1,4 +1,4 @@
-"""Administration: users and memberships, org units, the catalog, process versions.
+"""Administration: users and memberships, org units, the catalog, process versions, roles.
 
 Input is checked with the API's own marshmallow schemas, so the pages accept exactly what the API
 accepts; every change is audited like the API's.
@@ -11,12 +11,13 @@ from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 from marshmallow import ValidationError
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 
 from handoff.models import CatalogItem
 from workflows import accounts, audit, definitions, queries, roles
-from workflows.errors import Forbidden, NotFound
-from workflows.models import Membership, OrgUnit, ProcessDefinition, ProcessInstance, User
+from workflows.errors import Conflict, Forbidden, Invalid, NotFound
+from workflows.models import Membership, OrgUnit, ProcessDefinition, User
+from workflows.routing import SCOPE_KEYS
 
 from .. import get_db
 from ..errors import flatten_fields
@@ -28,7 +29,7 @@ from ..schemas import (
     OrgUnitCreate,
     UserCreate,
 )
-from . import signin
+from . import i18n, signin
 from .blueprint import PER_PAGE, bp, int_arg, pager
 from .i18n import t
 
@@ -403,15 +404,8 @@ def admin_update_item(code: str):
 # --- process versions -----------------------------------------------------------------------
 
 
-def _render_processes(error: str | None = None, status: int = 200):
+def _render_processes(problems=None, error: str | None = None, status: int = 200):
     with get_db().read() as session:
-        counts = dict(
-            session.execute(
-                select(ProcessInstance.definition_id, func.count()).group_by(
-                    ProcessInstance.definition_id
-                )
-            ).all()
-        )
         rows = list(
             session.scalars(
                 select(ProcessDefinition).order_by(
@@ -426,7 +420,13 @@ def _render_processes(error: str | None = None, status: int = 200):
             )
         }
         return render_template(
-            "admin/processes.html", rows=rows, counts=counts, people=people, error=error
+            "admin/processes.html",
+            rows=rows,
+            instance_counts=queries.instance_counts(session),
+            in_force=definitions.released_ids(session),
+            people=people,
+            error=error,
+            problems=problems or [],
         ), status
 
 
@@ -442,21 +442,69 @@ def admin_deploy():
     upload = request.files.get("file")
     xml = upload.read() if upload is not None else b""
     if not xml:
-        return _render_processes(t("admin.no_file"), 422)
+        return _render_processes(error=t("admin.no_file"), status=422)
+    actor_id = signin.actor().user_id
     try:
         with get_db().write() as session:
-            definition, created = definitions.deploy(session, xml, signin.actor().user_id)
+            definition, created = definitions.deploy(
+                session, xml, actor_id, roles=roles.role_keys(session)
+            )
             if created:
                 audit.record(
                     session,
                     "definition.deployed",
-                    actor_id=signin.actor().user_id,
+                    actor_id=actor_id,
                     key=definition.key,
                     version=definition.version,
                 )
             key, version = definition.key, definition.version
-    except (definitions.DefinitionError, UnicodeDecodeError) as exc:
-        return _render_processes(str(exc), 422)
+    except definitions.DefinitionError as exc:
+        return _render_processes(problems=exc.problems, status=422)
+    except UnicodeDecodeError:
+        return _render_processes(error=t("admin.not_utf8"), status=422)
     message = "admin.deployed_flash" if created else "admin.unchanged_flash"
-    flash(t(message, key=key, version=version), "ok")
+    flash(t(message, process=key, version=version), "ok")
     return redirect(url_for("web.admin_processes"))
+
+
+# --- roles ----------------------------------------------------------------------------------
+
+
+def _render_roles(values=None, errors=None, status=200):
+    with get_db().read() as session:
+        return render_template(
+            "admin/roles.html",
+            rows=roles.all_roles(session),
+            kinds=list(SCOPE_KEYS),
+            values=values or {},
+            errors=errors or {},
+        ), status
+
+
+@bp.get("admin/roles")
+@admin_only
+def admin_roles():
+    return _render_roles()
+
+
+@bp.post("admin/roles")
+@admin_only
+def admin_create_role():
+    values = {
+        "key": request.form.get("key", "").strip()[:64],
+        "name_zh": request.form.get("name_zh", "").strip()[:200],
+        "name_en": request.form.get("name_en", "").strip()[:200],
+        "unit_kind": request.form.get("unit_kind", "").strip()[:64],
+    }
+    try:
+        with get_db().write() as session:
+            role = roles.create_role(session, actor_id=signin.actor().user_id, **values)
+            name = role.name_en if i18n.lang() == "en" else role.name_zh
+    except Invalid as exc:
+        # the service's messages are Chinese; the page says the same in its own language
+        errors = {k: t(f"admin.role_error.{k}") for k in (exc.fields or {})}
+        return _render_roles(values, errors or {"key": t("admin.role_error.key")}, 422)
+    except Conflict:
+        return _render_roles(values, {"key": t("admin.role_exists")}, 409)
+    flash(t("admin.role_created_flash", name=name), "ok")
+    return redirect(url_for("web.admin_roles"))

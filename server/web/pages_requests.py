@@ -23,7 +23,7 @@ from workflows.models import AuditEvent, OrgUnit, ProcessInstance, Task, User
 from workflows.routing import can_see
 
 from .. import get_db
-from . import fmt, signin
+from . import fmt, formview, signin
 from .blueprint import PER_PAGE, bp, form_text, int_arg, pager
 from .i18n import t
 
@@ -244,17 +244,30 @@ def _task_names(definitions_used) -> dict[str, str]:
     return names
 
 
-def _detail_pairs(event: AuditEvent) -> list[tuple[str, str]]:
+def _task_forms(definition) -> dict[str, list[dict[str, Any]]]:
+    """task key -> its form's description, to label what each step submitted."""
+    try:
+        parsed = definitions.loaded(definition)
+    except Exception:  # noqa: BLE001 - an old version that no longer parses: plain keys
+        return {}
+    return {key: info.form.describe() for key, info in parsed.user_tasks.items()}
+
+
+def _detail_pairs(event: AuditEvent, forms=None) -> list[tuple[str, str]]:
     detail = event.detail or {}
     pairs: list[tuple[str, str]] = []
     data = detail.get("data") if event.action == "task.completed" else None
     if isinstance(data, dict):
+        fields = {f["name"]: f for f in (forms or {}).get(detail.get("key"), [])}
         for key, value in data.items():
-            if key == "decision":
-                value = fmt.decision(value)
-            elif key == "amount":
+            if key == "amount":
                 value = fmt.yuan_str(value) + " " + t("common.yuan")
-            pairs.append((t(f"field.{key}"), str(value)))
+            elif forms is not None:
+                value = formview.display_value(fields.get(key), key, value)
+            elif key == "decision":
+                value = fmt.decision(value)
+            label = formview.label_of(fields.get(key), key) if forms is not None else None
+            pairs.append((label or t(f"field.{key}"), str(value)))
         return pairs
     for key in ("outcome", "number", "party", "amount", "voucher_no", "to", "reason", "error"):
         if key not in detail or detail[key] in (None, ""):
@@ -270,8 +283,12 @@ def _detail_pairs(event: AuditEvent) -> list[tuple[str, str]]:
     return pairs
 
 
-def timeline(events: list[AuditEvent], names: dict[str, str], communities=None) -> list[dict]:
-    """Audit events as rows: who, what, when (Beijing time), and the details that matter."""
+def timeline(
+    events: list[AuditEvent], names: dict[str, str], communities=None, forms=None
+) -> list[dict]:
+    """Audit events as rows: who, what, when (Beijing time), and the details that matter.
+
+    `forms` (task key -> form description) labels submitted data by the task's own form."""
     rows = []
     for event in events:
         key = (event.detail or {}).get("key")
@@ -281,7 +298,7 @@ def timeline(events: list[AuditEvent], names: dict[str, str], communities=None) 
                 "who": event.actor.display_name if event.actor else t("common.system"),
                 "what": t(f"action.{event.action}"),
                 "task": fmt.task_name(key, names.get(key, "")) if key else "",
-                "details": _detail_pairs(event),
+                "details": _detail_pairs(event, forms),
                 "community": (communities or {}).get(event.instance_id, ""),
                 "action": event.action,
             }
@@ -347,6 +364,16 @@ def request_page(request_id: int):
         )
 
 
+def _start_pairs(session, instance: ProcessInstance, data: dict[str, Any]):
+    """What the starter filled in on the start form (for processes other than the handoff)."""
+    try:
+        form = definitions.loaded(instance.definition).start_form.describe()
+    except Exception:  # noqa: BLE001 - an old version that no longer parses
+        return []
+    given = {f["name"]: data[f["name"]] for f in form if f["name"] in (data or {})}
+    return formview.pairs(form, given, formview.unit_labels(session, given))
+
+
 def _may_cancel(actor, instance: ProcessInstance) -> bool:
     return instance.status == "running" and service.cancel_allowed(instance, actor)
 
@@ -365,15 +392,22 @@ def instance_page(instance_id: int):
             for task in detail["open_tasks"]
             if actor.is_admin or can_see(set(actor.pairs), actor.user_id, task)
         }
+        starter = session.get(User, instance.started_by_id) if instance.started_by_id else None
         return render_template(
             "instance.html",
             instance=instance,
             req=session.get(Request, link.request_id) if link is not None else None,
+            starter=starter,
+            start_pairs=[] if link is not None else _start_pairs(session, instance, detail["data"]),
             detail=detail,
             data=detail["data"],
             diagram=_diagram(instance, detail["states"], detail["taken"]),
             inbox_ids=inbox_ids,
-            events=timeline(detail["history"], _task_names([instance.definition])),
+            events=timeline(
+                detail["history"],
+                _task_names([instance.definition]),
+                forms=_task_forms(instance.definition),
+            ),
             ledger=detail["ledger"],
             agreement=detail["agreement"],
             may_cancel=_may_cancel(actor, instance),

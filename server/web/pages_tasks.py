@@ -7,13 +7,14 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
+from handoff import queries as handoff_queries
 from handoff.models import Agreement
-from workflows import attachments, queries, service
+from workflows import attachments, definitions, queries, service
 from workflows.errors import Conflict, EngineFailure, FormErrors, Invalid
-from workflows.models import ProcessDefinition, Task
+from workflows.models import ProcessDefinition, ProcessInstance, Task
 
 from .. import get_db
-from . import fmt, signin
+from . import fmt, formview, signin
 from .blueprint import PER_PAGE, bp, form_text, int_arg, pager
 from .i18n import t
 
@@ -77,16 +78,38 @@ def _steps(session, instance_id: int) -> list[Task]:
 
 def _submitted(form: list[dict[str, Any]]) -> dict[str, Any]:
     """The posted values of the form's own fields, typed as the form cleaner expects."""
-    data: dict[str, Any] = {}
-    for field in form:
-        name = field["name"]
-        if field["type"] == "boolean":
-            data[name] = request.form.get(name) in ("on", "true", "1", "yes")
+    return formview.submitted(form)
+
+
+def _step_details(session, steps: list[Task]) -> dict[int, list[tuple[str, str]]]:
+    """task id -> (label, value) of what each earlier step submitted, labelled by its form."""
+    forms: dict[tuple[int, str], list[dict[str, Any]]] = {}
+    out = {}
+    for step in steps:
+        if not step.data:
             continue
-        value = request.form.get(name, "")
-        if value.strip():
-            data[name] = value
-    return data
+        key = (step.instance_id, step.key)
+        if key not in forms:
+            forms[key] = _form_of(session, step)
+        out[step.id] = formview.pairs(forms[key], step.data)
+    return out
+
+
+def _form_of(session, task: Task) -> list[dict[str, Any]]:
+    instance = session.get(ProcessInstance, task.instance_id)
+    try:
+        info = definitions.loaded_by_id(session, instance.definition_id).user_tasks.get(task.key)
+    except Exception:  # noqa: BLE001 - an old version that no longer parses: plain keys
+        return []
+    return info.form.describe() if info is not None else []
+
+
+def _start_pairs(session, instance: ProcessInstance, data: dict[str, Any]):
+    """What the starter filled in, for instances started from a start form."""
+    parsed = definitions.loaded_by_id(session, instance.definition_id)
+    form = parsed.start_form.describe()
+    given = {f["name"]: data[f["name"]] for f in form if f["name"] in data}
+    return formview.pairs(form, given, formview.unit_labels(session, given))
 
 
 def _render_task(task_id: int, *, values=None, errors=None, message=None, status=200):
@@ -97,13 +120,18 @@ def _render_task(task_id: int, *, values=None, errors=None, message=None, status
         instance = detail["instance"]
         mine = task.assignee_id == actor.user_id
         can_act = task.status == "open" and task.assignee_id in (None, actor.user_id)
+        steps = _steps(session, instance.id)
+        is_handoff = handoff_queries.link_of(session, instance.id) is not None
         page = render_template(
             "task.html",
             task=task,
             instance=instance,
             form=detail["form"],
             data=detail["data"] or {},
-            steps=_steps(session, instance.id),
+            steps=steps,
+            step_details=_step_details(session, steps),
+            is_handoff=is_handoff,
+            start_pairs=[] if is_handoff else _start_pairs(session, instance, detail["data"] or {}),
             values=values if values is not None else (task.data or {}),
             errors=errors or {},
             message=message,
@@ -111,7 +139,7 @@ def _render_task(task_id: int, *, values=None, errors=None, message=None, status
             can_act=can_act,
             overdue=fmt.is_overdue(task),
             has_agreement=_has_agreement(session, instance.id),
-            hints=_hints(task.key, detail["form"], detail["data"] or {}),
+            hints=_hints(task.key, detail["form"], detail["data"] or {}) if is_handoff else {},
             attachments=attachments.of_instance(session, actor, instance.id),
         )
         return page, status
@@ -150,7 +178,7 @@ def complete(task_id: int):
     with get_db().read() as session:
         detail = queries.task_detail(session, actor, task_id)
         form, name = detail["form"], fmt.task_name(detail["task"].key, detail["task"].name)
-    values = {k: request.form.get(k, "") for k in (f["name"] for f in form)}
+    values = formview.posted_values(form)
     data = _submitted(form)
     try:
         service.complete_task(get_db(), task_id, actor, data)

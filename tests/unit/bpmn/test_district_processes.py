@@ -1,4 +1,5 @@
-"""The district processes in `bpmn/` (annual catalog review, emergency orders) follow the conventions of the new engine.
+"""The district processes in `bpmn/` (annual catalog review, emergency orders) follow the
+engine's conventions.
 
 Checked here, for `catalog_review.bpmn` (准入清单年度审核) and `emergency.bpmn` (临时性紧急事项):
 
