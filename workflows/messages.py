@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
-from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.camunda.specs.event_definitions import (
     MessageEventDefinition as CamundaMessageEventDefinition,
@@ -78,20 +77,20 @@ def deliver(
 def _deliver_one(session, instance: ProcessInstance, parsed, actor, name, correlation, data):
     workflow = engine.load(parsed, instance.state)
     waiting = [
-        t
+        (t, d)
         for t in workflow.get_tasks(state=TaskState.WAITING)
-        if isinstance(t.task_spec, CatchingEvent)
-        and isinstance(t.task_spec.event_definition, MessageEventDefinition)
-        and t.task_spec.event_definition.name == name
+        for d in engine.event_definitions(t.task_spec)
+        if isinstance(d, MessageEventDefinition)
+        and d.name == name
         and all(t.data.get(key) == value for key, value in correlation.items())
     ]
     if not waiting:
         return False
 
     def step() -> None:
-        for task in waiting:
+        for task, _ in waiting:
             task.data.update(data)  # merged into the instance data along the catching path
-        definition = waiting[0].task_spec.event_definition
+        definition = waiting[0][1]
         workflow.catch(BpmnEvent(definition, payload=_payload(definition, data)))
         engine.advance(workflow)
 

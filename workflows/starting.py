@@ -7,17 +7,17 @@ starts instances of its own (a fan-out, say) calls `start_instance` inside its t
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import audit, clock, definitions, engine, forms, plugins, roles
+from . import audit, clock, definitions, engine, forms, hooks, plugins, roles
 from .db import Database
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .models import InstanceParty, OrgUnit, ProcessDefinition, ProcessInstance
-from .routing import SCOPE_KEYS
+from .routing import ADMIN_ROLE, SCOPE_KEYS
 from .service import Actor, run_step
 
 MAX_TITLE = 200
@@ -46,20 +46,31 @@ def resolve_scope(session: Session, data: Mapping[str, Any]) -> dict[str, int]:
     return {role: ids[code] for role, code in codes.items()}
 
 
-def complete_scope(session: Session, data: dict[str, Any], actor: Actor | None) -> dict[str, Any]:
-    """Fill in the org units the starter need not name: their own department, the street of
+def complete_scope(
+    session: Session,
+    data: dict[str, Any],
+    actor: Actor | None,
+    starter_roles: Collection[str] = (),
+) -> dict[str, Any]:
+    """Fill in the org units the starter need not name: their own unit of each kind (their
+    department, their community ...) when they hold exactly one of that kind, the street of
     the community, and the district's units of a kind it has only one of (finance office,
-    access office). Returns a new dict; names that were given are kept."""
+    access office). `starter_roles`: only memberships of these roles count as the starter's own
+    (the process's candidateStarterGroups; empty: all). Returns a new dict; names that were
+    given are kept."""
     data = dict(data)
-    if actor is not None and not data.get("department"):
-        own = [unit for role, unit in actor.pairs if role == "department"]
-        if len(own) == 1:
-            data["department"] = session.scalar(select(OrgUnit.code).where(OrgUnit.id == own[0]))
+    own = _own_units(session, actor, starter_roles) if actor is not None else {}
+    if not data.get("community") and own.get("community"):
+        data["community"] = own["community"]  # a committee member starts for their community
     units = _named_units(session, data)
     community = units.get("community")
+    # the street follows from the community (before the starter's own street could be taken)
     if community is not None and not data.get("street") and community.parent is not None:
         data["street"] = community.parent.code
-        units["street"] = community.parent
+    for key, code in own.items():
+        if not data.get(key):
+            data[key] = code
+    units = _named_units(session, data)
     district_id = _district_of(units)
     if district_id is not None:
         for kind, key in SCOPE_KEYS.items():
@@ -68,6 +79,22 @@ def complete_scope(session: Session, data: dict[str, Any], actor: Actor | None) 
                 if code is not None:
                     data[key] = code
     return data
+
+
+def _own_units(session: Session, actor: Actor, starter_roles: Collection[str]) -> dict[str, str]:
+    """Start data key -> code of the actor's one unit of that kind (by their roles' unit kinds;
+    a kind they hold at two units is ambiguous and left out)."""
+    keys = roles.scope_keys(session)  # role -> start data key
+    units: dict[str, set[int]] = {}
+    for role, unit in actor.pairs:
+        if role in keys and (not starter_roles or role in starter_roles):
+            units.setdefault(keys[role], set()).add(unit)
+    only = {key: next(iter(ids)) for key, ids in units.items() if len(ids) == 1}
+    if not only:
+        return {}
+    rows = session.execute(select(OrgUnit.id, OrgUnit.code).where(OrgUnit.id.in_(only.values())))
+    codes = dict(rows.tuples().all())
+    return {key: codes[unit] for key, unit in only.items() if unit in codes}
 
 
 def _named_units(session: Session, data: Mapping[str, Any]) -> dict[str, OrgUnit]:
@@ -134,6 +161,8 @@ def start_instance(
     )
     workflow = engine.new_workflow(parsed, data)
     run_step(session, instance, workflow, parsed, actor_id, lambda: engine.advance(workflow))
+    ctx = hooks.HookContext(session, instance, data, actor_id)
+    plugins.for_process(parsed.key).hooks.instance_started(ctx)
     return instance
 
 
@@ -145,6 +174,9 @@ def startable(session: Session, actor: Actor, key: str) -> ProcessDefinition:
     if definition.suspended:
         raise Conflict(f"process {key!r} version {definition.version} is suspended")
     parsed = definitions.loaded(definition)
+    plugin = plugins.for_process(parsed.key)
+    if plugin.own_start:
+        raise Conflict(f"process {key!r} is started through {plugin.start_hint or 'its own form'}")
     if not may_start(actor, parsed):
         raise Forbidden("your roles may not start this process")
     return definition
@@ -153,7 +185,7 @@ def startable(session: Session, actor: Actor, key: str) -> ProcessDefinition:
 def may_start(actor: Actor, parsed: definitions.ParsedProcess) -> bool:
     """camunda:candidateStarterGroups names the roles that may start; admins are not exempt
     (they would start on behalf of someone else). No list: anyone with a role."""
-    held = {role for role, _ in actor.pairs}
+    held = {role for role, _ in actor.pairs} - {ADMIN_ROLE}
     return bool(held & parsed.starter_roles) if parsed.starter_roles else bool(held)
 
 
@@ -186,6 +218,32 @@ def _clean_start_data(parsed: definitions.ParsedProcess, data: Any) -> dict[str,
     return {**routing, **cleaned}
 
 
+def _starts_for_own_unit(
+    session: Session,
+    actor: Actor,
+    parsed: definitions.ParsedProcess,
+    data: Mapping[str, Any],
+    given: Mapping[str, Any],
+) -> None:
+    """A starter by candidateStarterGroups starts as a party of the instance: one of their
+    memberships of a starter role is the instance's unit for that role. A committee member
+    starts for their own community, a street office for a community of its street; naming
+    another unit of their own kind would put work in a stranger's name into other inboxes.
+    The error names the org unit codes the starter gave (`given`), else their own kind's key."""
+    if not parsed.starter_roles:
+        return
+    keys = roles.scope_keys(session)
+    held = [(r, u) for r, u in actor.pairs if r in parsed.starter_roles]
+    if any(r not in keys for r, _ in held):
+        return  # a role without a unit of the instance (admin): nothing to be a party of
+    scope = resolve_scope(session, data)
+    if any(scope.get(role) == unit for role, unit in held):
+        return
+    named = sorted(k for k in SCOPE_KEYS.values() if given.get(k))
+    named = named or sorted({keys[r] for r, _ in held if r in keys}) or ["data"]
+    raise forms.FormErrors({key: "只能为本单位发起 only for your own org unit" for key in named})
+
+
 def start_process(
     db: Database, key: str, actor: Actor, data: Any, business_key: str | None = None
 ) -> ProcessInstance:
@@ -198,8 +256,10 @@ def start_process(
             not isinstance(business_key, str) or len(business_key) > 100
         ):
             raise Invalid("business key too long", {"business_key": "最多 100 个字符"})
-        full = complete_scope(session, cleaned, actor)
-        title = str(full.get("title") or parsed.name)
+        full = complete_scope(session, cleaned, actor, parsed.starter_roles)
+        _starts_for_own_unit(session, actor, parsed, full, given=cleaned)
+        # a title field names the instance; else the business key tells instances apart
+        title = str(full.get("title") or " ".join(filter(None, (parsed.name, business_key))))
         return start_instance(
             session,
             definition,

@@ -416,6 +416,16 @@ STRINGS: dict[str, tuple[str, str]] = {
     # reports (减负看板)
     "nav.reports": ("减负看板", "Burden reduction"),
     "reports.title": ("减负看板", "Burden-reduction dashboard"),
+    "reports.emergency": ("临时性紧急事项", "Emergency orders"),
+    "reports.emergency_orders": ("紧急任务", "Orders"),
+    "reports.emergency_late": ("逾期未补办手续", "Filed late"),
+    "reports.emergency_open": ("待补办", "Awaiting filing"),
+    "reports.emergency_filed": ("已补办", "Filed"),
+    "reports.emergency_note": (
+        "街道先下达、部门事后补办委托申请、协议和经费；补办超过 5 个工作日即为逾期",
+        "Ordered by a street office at once; the department files the request, agreement and "
+        "money afterwards, late after 5 working days",
+    ),
     "reports.filters": ("统计条件", "Report filters"),
     "reports.from": ("开始日期", "From"),
     "reports.to": ("结束日期", "To"),
