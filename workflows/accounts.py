@@ -15,8 +15,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import audit, clock
-from .models import ApiToken, Membership, OrgUnit, Role, User
+from . import audit, clock, roles
+from .models import ApiToken, Membership, OrgUnit, User
 
 _hasher = PasswordHasher()
 # A real hash to verify against when the user does not exist, so timing does not reveal names.
@@ -120,13 +120,13 @@ def create_user(
 ) -> User:
     """Create a user with (role, org unit code) memberships."""
     user = User(username=username, display_name=display_name, password_hash=hash_password(password))
-    known = set(session.scalars(select(Role.key)))
     for role, code in memberships:
         unit = session.scalar(select(OrgUnit).where(OrgUnit.code == code))
         if unit is None:
             raise ValueError(f"unknown org unit {code}")
-        if role not in known:
-            raise ValueError(f"unknown role {role}")
+        problem = roles.membership_problem(session, role, unit)
+        if problem:
+            raise ValueError(problem)
         user.memberships.append(Membership(role=role, org_unit_id=unit.id))
     session.add(user)
     return user

@@ -190,6 +190,19 @@ def _message_senders(process: etree._Element) -> frozenset[str]:
     return frozenset(r for r in named if r) | _starter_roles(process)
 
 
+def _for_spiff(root: etree._Element) -> etree._Element:
+    """The copy of the file SpiffWorkflow parses; forms and routing are read from the original.
+
+    SpiffWorkflow 3.2 evaluates timer text as an expression: Camunda's literal ISO forms (P10D,
+    R3/PT1H, dates) are handed to it quoted. Its parser also indexes every element with an id,
+    form fields and their values included, so a value `approve` would hide a task `approve`:
+    the copy has no camunda:formData (this module reads forms itself, `_form_of`)."""
+    copy = validation.quote_literal_timers(root)
+    for form in copy.iterfind(".//camunda:formData", NS):
+        form.getparent().remove(form)
+    return copy
+
+
 def parse_bpmn(
     xml: str | bytes, roles: Collection[str] | None = None, processes: Collection[str] = ()
 ) -> ParsedProcess:
@@ -204,14 +217,10 @@ def parse_bpmn(
     process = _executable_process(root)
     if root.find(".//bpmndi:BPMNDiagram", NS) is None:
         raise DefinitionError("the file has no diagram interchange (BPMNDI) to draw")
-    # SpiffWorkflow evaluates timer text as an expression; Camunda's literal ISO forms
-    # (P10D, R3/PT1H, dates) are handed to it as string literals
-    root = validation.quote_literal_timers(root)
     parser = CamundaParser()
     try:
-        parser.add_bpmn_xml(root, filename="upload.bpmn")
+        parser.add_bpmn_xml(_for_spiff(root), filename="upload.bpmn")
         key = process.get("id")
-        process = _executable_process(root)
         spec = parser.get_spec(key)
         subprocess_specs = parser.get_subprocess_specs(key)
     except ValidationException as exc:

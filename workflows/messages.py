@@ -19,7 +19,7 @@ from SpiffWorkflow.camunda.specs.event_definitions import (
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
-from . import audit, definitions, engine
+from . import audit, definitions, engine, queries
 from .db import Database
 from .errors import Forbidden, Invalid, NotFound
 from .models import MessageSubscription, ProcessInstance
@@ -35,6 +35,8 @@ def _check(name: Any, correlation: Any, data: Any) -> None:
         errors["name"] = "请填写消息名称（最多 200 字） a message name of at most 200 characters"
     if not isinstance(correlation, Mapping) or not all(isinstance(k, str) for k in correlation):
         errors["correlation"] = "应为对象 must be an object of data keys and values"
+    elif not correlation:  # as Camunda's correlate: a message is for instances it names
+        errors["correlation"] = "请至少给出一个关联字段 name at least one data key to correlate"
     if not isinstance(data, Mapping):
         errors["data"] = "应为对象 must be an object"
     elif len(json.dumps(data, ensure_ascii=False, default=str)) > MAX_DATA:
@@ -56,6 +58,7 @@ def deliver(
             .order_by(MessageSubscription.instance_id)
             .limit(MAX_INSTANCES)
         ).all()
+        readable = _readable(session, actor, ids)
         delivered, refused = 0, False
         for instance_id in ids:
             instance = lock_instance(session, instance_id)
@@ -65,6 +68,8 @@ def deliver(
             if not (actor.is_admin or {r for r, _ in actor.pairs} & parsed.message_senders):
                 refused = True
                 continue
+            if not (parsed.public_messages or readable is None or instance_id in readable):
+                continue  # what a sender may not read is not there for them
             if _deliver_one(session, instance, parsed, actor, name, correlation, data):
                 delivered += 1
         if not delivered:
@@ -72,6 +77,19 @@ def deliver(
                 raise Forbidden("your roles may not send this message")
             raise NotFound(f"no instance waits for message {name!r} with that correlation")
         return delivered
+
+
+def _readable(session, actor: Actor, ids) -> set[int] | None:
+    """The instances among `ids` the actor may read (None: all, for admins)."""
+    if actor.is_admin or not ids:
+        return None
+    return set(
+        session.scalars(
+            select(ProcessInstance.id).where(
+                ProcessInstance.id.in_(ids), queries.visible_instances(actor)
+            )
+        )
+    )
 
 
 def _deliver_one(session, instance: ProcessInstance, parsed, actor, name, correlation, data):

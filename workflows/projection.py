@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, lazyload
 from . import clock, engine
 from .definitions import ParsedProcess
 from .errors import EngineFailure
-from .models import MessageSubscription, ProcessInstance, Task, User
+from .models import Membership, MessageSubscription, ProcessInstance, Task, User
 from .routing import ESCALATION_ROLE
 
 OVERDUE_SUFFIX = "_overdue"
@@ -138,7 +138,10 @@ def _new_row(
     session: Session, instance: ProcessInstance, parsed: ParsedProcess, spiff_task, now
 ) -> Task:
     info = parsed.user_tasks[spiff_task.task_spec.name]
-    unit = instance.scope.get(info.role)
+    assignee_id = _assignee(session, instance, info.assignee)
+    role, unit = info.role, instance.scope.get(info.role)
+    if not role and assignee_id is not None:  # routed by its assignee alone
+        role, unit = _home(session, instance, assignee_id)
     if unit is None:
         raise EngineFailure(
             f"task {info.key!r} needs an org unit for role {info.role!r}, "
@@ -152,12 +155,27 @@ def _new_row(
         key=info.key,
         name=info.name,
         title=instance.title,
-        role=info.role,
+        role=role,
         org_unit_id=unit,
-        assignee_id=_assignee(session, instance, info.assignee),
+        assignee_id=assignee_id,
         created_at=now,
         status="open",
     )
+
+
+def _home(session: Session, instance: ProcessInstance, user_id: int) -> tuple[str, int | None]:
+    """The (role, org unit) a task with only an assignee is filed under: the assignee's
+    membership among the instance's parties, else their first one."""
+    rows = session.execute(
+        select(Membership.role, Membership.org_unit_id)
+        .where(Membership.user_id == user_id)
+        .order_by(Membership.id)
+    ).all()
+    parties = set(instance.scope.items())
+    for role, unit in rows:
+        if (role, unit) in parties:
+            return role, unit
+    return (rows[0][0], rows[0][1]) if rows else ("", None)
 
 
 def _assignee(session: Session, instance: ProcessInstance, assignee: str | None) -> int | None:

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from . import audit
 from .errors import Conflict, Invalid
-from .models import Role
+from .models import OrgUnit, Role
 from .routing import ADMIN_ROLE, SCOPE_KEYS
 
 KEY_RE = re.compile(r"[a-z][a-z0-9_]{1,31}")
@@ -50,3 +50,17 @@ def create_role(
     session.flush()
     audit.record(session, "role.created", actor_id=actor_id, key=key, unit_kind=unit_kind)
     return role
+
+
+def membership_problem(session: Session, role_key: str, unit: OrgUnit) -> str | None:
+    """Why a user may not hold `role_key` at `unit` (None: they may): the role must exist and
+    belong to org units of the unit's kind (a committee member sits at a community)."""
+    role = session.get(Role, role_key)
+    if role is None:
+        return f"未知角色 unknown role {role_key}"
+    if role.unit_kind != unit.kind:
+        return (
+            f"角色 {role.name_zh} 只能设在 {role.unit_kind} 类单位 "
+            f"role {role_key} belongs to org units of kind {role.unit_kind}, not {unit.kind}"
+        )
+    return None

@@ -260,16 +260,17 @@ def lane_role(lane: etree._Element) -> str | None:
 def _user_task(process: etree._Element, task: etree._Element, ctx: _Context) -> None:
     tid, groups = task.get("id"), task.get(_c("candidateGroups")) or ""
     role = task_role(process, task)
+    assignee = (task.get(_c("assignee")) or "").strip()
+    good_assignee = assignee in STARTER_REFS or bool(_USERNAME.fullmatch(assignee))
     if _JUEL.search(groups):
         ctx.add(tid, "groups_expression")
     elif "," in groups:
         ctx.add(tid, "groups_several", groups=groups)
-    elif role is None:
+    elif role is None and not good_assignee:  # an assignee alone routes it (to that person)
         ctx.add(tid, "no_role")
-    elif role not in ctx.roles:
+    elif role is not None and role not in ctx.roles:
         ctx.add(tid, "unknown_role", role=role, **ctx.role_lists())
-    assignee = (task.get(_c("assignee")) or "").strip()
-    if assignee and assignee not in STARTER_REFS and not _USERNAME.fullmatch(assignee):
+    if assignee and not good_assignee:
         ctx.add(tid, "bad_assignee", value=assignee)
     _form(task, ctx)
 

@@ -189,13 +189,11 @@ def list_users(q):
 
 def _memberships(session, rows) -> list[Membership]:
     out = []
-    known = roles.role_keys(session)
     for i, m in enumerate(rows):
-        if m["role"] not in known:
-            raise Invalid(
-                "unknown role", {f"memberships.{i}.role": f"未知角色 unknown role {m['role']}"}
-            )
         unit = _unit(session, m["org_unit"], f"memberships.{i}.org_unit")
+        problem = roles.membership_problem(session, m["role"], unit)
+        if problem:
+            raise Invalid("invalid membership", {f"memberships.{i}.role": problem})
         out.append(Membership(role=m["role"], org_unit_id=unit.id))
     if len({(m.role, m.org_unit_id) for m in out}) != len(out):
         raise Invalid("duplicate membership", {"memberships": "重复 duplicate membership"})

@@ -107,7 +107,8 @@ def definition_detail(session, definition: ProcessDefinition) -> With:
         starter_roles=sorted(parsed.starter_roles),
         may_start=starting.may_start(current_actor(), parsed),
         user_tasks=[
-            {"key": t.key, "name": t.name, "role": t.role} for t in parsed.user_tasks.values()
+            {"key": t.key, "name": t.name, "role": t.role or None, "assignee": t.assignee}
+            for t in parsed.user_tasks.values()
         ],
         instances=queries.instance_counts(session).get(definition.id, {}),
         in_force=definition.id in definitions.released_ids(session),

@@ -416,6 +416,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     # reports (减负看板)
     "nav.reports": ("减负看板", "Burden reduction"),
     "reports.title": ("减负看板", "Burden-reduction dashboard"),
+    "admin.role_unit_kind": (
+        "该角色不能设在这类单位",
+        "This role cannot be held at that kind of org unit",
+    ),
     "reports.emergency": ("临时性紧急事项", "Emergency orders"),
     "reports.emergency_orders": ("紧急任务", "Orders"),
     "reports.emergency_late": ("逾期未补办手续", "Filed late"),

@@ -193,6 +193,8 @@ def admin_add_membership(username: str):
         unit = _unit_id(session, code)
         if unit is None:
             return _render_user(username, {"org_unit": t("common.required")}, 422)
+        if roles.membership_problem(session, role, session.get(OrgUnit, unit)):
+            return _render_user(username, {"role": t("admin.role_unit_kind")}, 422)
         if any(m.role == role and m.org_unit_id == unit for m in user.memberships):
             return _render_user(username, {"role": t("admin.membership_exists")}, 409)
         user.memberships.append(Membership(role=role, org_unit_id=unit))

@@ -167,4 +167,4 @@ def test_who_may_start_and_message(db, actor):
     with pytest.raises(NotFound):  # no instance waits with that correlation
         messages.deliver(db, actor("dept.rs"), "catalog_objection", {"item_code": "B01"}, {})
     with pytest.raises(Forbidden):  # finance is not among the process's message senders
-        messages.deliver(db, actor("finance"), "catalog_objection", {}, {})
+        messages.deliver(db, actor("finance"), "catalog_objection", {"item_code": "A01"}, {})

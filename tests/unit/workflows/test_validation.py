@@ -675,3 +675,18 @@ def test_quoted_literal_timer_parses_and_evaluates_in_spiffworkflow():
     assert TimerEventDefinition.parse_iso_duration(value) == {"days": 10}
     with pytest.raises(evaluator.ExpressionError):  # unquoted, P10D is an unknown variable
         evaluator.evaluate("P10D", {})
+
+
+@pytest.mark.parametrize("assignee", ["${starter}", "wang.wei"])
+def test_an_assignee_alone_routes_a_task(assignee):
+    assert where(chain(f'<bpmn:userTask id="t" camunda:assignee="{assignee}"/>')) == []
+
+
+def test_a_bad_assignee_alone_is_no_route():
+    found = [
+        p.message_en
+        for p in problems(chain('<bpmn:userTask id="t" camunda:assignee="${boss}"/>'))
+        if p.element == "t"
+    ]
+    assert len(found) == 2, found
+    assert any("no role" in m for m in found) and any("camunda:assignee" in m for m in found)
