@@ -212,6 +212,12 @@ class CatalogItemOut(Schema):
     category = fields.String()
     legal_basis = fields.String()
     active = fields.Boolean()
+    effective_from = fields.Date(allow_none=True)
+    effective_to = fields.Date(allow_none=True, metadata={"description": "exclusive"})
+    funding_standard = computed(
+        lambda i: fen_to_yuan(i.funding_standard_fen or 0), description="yuan per community"
+    )
+    responsible_department = fields.String()
 
 
 class CatalogItemCreate(Strict):
@@ -234,6 +240,8 @@ class CatalogItemPatch(Strict):
 
 class CatalogQuery(PageQuery):
     category = fields.String(validate=validate.OneOf(CATEGORIES))
+    on = fields.Date(metadata={"description": "the catalog in force on this day (default today)"})
+    history = fields.Boolean(load_default=False)
     q = fields.String(validate=validate.Length(max=200))
     per_page = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
     order = fields.String(load_default="asc", validate=validate.OneOf(["asc", "desc"]))

@@ -93,7 +93,7 @@ def _own_units(session: Session, actor: Actor, starter_roles: Collection[str]) -
     if not only:
         return {}
     rows = session.execute(select(OrgUnit.id, OrgUnit.code).where(OrgUnit.id.in_(only.values())))
-    codes = dict(rows.tuples().all())
+    codes = {unit_id: code for unit_id, code in rows}
     return {key: codes[unit] for key, unit in only.items() if unit in codes}
 
 

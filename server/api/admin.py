@@ -6,6 +6,8 @@ from flask_smorest import Blueprint
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from handoff import catalog
+from handoff import requests as handoff
 from handoff.models import CatalogItem
 from workflows import accounts, audit, clock, roles
 from workflows.errors import Conflict, Invalid, NotFound
@@ -116,21 +118,14 @@ def patch_org_unit(body, code):
 @blp.response(200, CatalogPage)
 @login_required
 def list_catalog(q):
-    """事项清单: the catalog of items and their categories."""
+    """事项清单: the catalog in force today (`on`: another day; `history`: every entry, with
+    its effective period, as the annual review keeps them)."""
+    day = None if q.get("history") else (q.get("on") or handoff.today())
+    stmt = catalog.listing(day, q.get("category"), q.get("q"))
+    if q["order"] == "desc":
+        stmt = stmt.order_by(None).order_by(CatalogItem.code.desc())
     with get_db().read() as session:
-        stmt = select(CatalogItem)
-        if q.get("category"):
-            stmt = stmt.where(CatalogItem.category == q["category"])
-        if q.get("q"):
-            like = like_pattern(q["q"])
-            stmt = stmt.where(
-                or_(
-                    CatalogItem.name.ilike(like, escape="\\"),
-                    CatalogItem.code.ilike(like, escape="\\"),
-                )
-            )
-        order = CatalogItem.code.asc() if q["order"] == "asc" else CatalogItem.code.desc()
-        return page_body(paged(session, stmt.order_by(order), q["page"], q["per_page"]))
+        return page_body(paged(session, stmt, q["page"], q["per_page"]))
 
 
 @blp.post("/catalog/items")
@@ -154,7 +149,7 @@ def create_catalog_item(body):
 @admin_required
 def patch_catalog_item(body, code):
     with get_db().write() as session:
-        item = session.scalar(select(CatalogItem).where(CatalogItem.code == code))
+        item = catalog.current(session, code, handoff.today())
         if item is None:
             raise NotFound("catalog item not found")
         for key, value in body.items():

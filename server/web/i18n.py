@@ -416,6 +416,12 @@ STRINGS: dict[str, tuple[str, str]] = {
     # reports (减负看板)
     "nav.reports": ("减负看板", "Burden reduction"),
     "reports.title": ("减负看板", "Burden-reduction dashboard"),
+    "admin.effective": ("有效期", "In force"),
+    "admin.catalog_history": (
+        "显示全部条目（含已失效和未生效的）",
+        "Show every entry, past and future",
+    ),
+    "admin.catalog_today": ("只显示今天有效的条目", "Show the entries in force today"),
     "admin.role_unit_kind": (
         "该角色不能设在这类单位",
         "This role cannot be held at that kind of org unit",

@@ -13,6 +13,8 @@ from flask import flash, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 from sqlalchemy import or_, select
 
+from handoff import catalog
+from handoff import requests as handoff
 from handoff.models import CatalogItem
 from workflows import accounts, audit, definitions, queries, roles
 from workflows.errors import Conflict, Forbidden, Invalid, NotFound
@@ -298,18 +300,12 @@ def admin_create_org_unit():
 def _render_catalog(values=None, errors=None, status=200):
     category = request.args.get("category", "")
     q = (request.args.get("q") or "").strip()[:200]
+    stmt = catalog.listing(
+        None if request.args.get("history") else handoff.today(),
+        category if category in CATEGORIES else None,
+        q or None,
+    )
     with get_db().read() as session:
-        stmt = select(CatalogItem).order_by(CatalogItem.code)
-        if category in CATEGORIES:
-            stmt = stmt.where(CatalogItem.category == category)
-        if q:
-            like = queries.like_pattern(q)
-            stmt = stmt.where(
-                or_(
-                    CatalogItem.name.ilike(like, escape="\\"),
-                    CatalogItem.code.ilike(like, escape="\\"),
-                )
-            )
         page = queries.paged(session, stmt, int_arg("page"), 50)
         return render_template(
             "admin/catalog.html",
@@ -349,7 +345,7 @@ def admin_create_item():
 
 
 def _item(session, code: str) -> CatalogItem:
-    item = session.scalar(select(CatalogItem).where(CatalogItem.code == code))
+    item = catalog.current(session, code, handoff.today())
     if item is None:
         raise NotFound("catalog item not found")
     return item

@@ -12,10 +12,11 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from handoff import agreement as handoff_agreement
+from handoff import catalog
 from handoff import queries as handoff_queries
 from handoff import requests as handoff
 from handoff import rules as handoff_rules
-from handoff.models import CatalogItem, Request
+from handoff.models import Request
 from handoff.money import parse_yuan, yuan_to_fen
 from workflows import definitions, queries, service
 from workflows.errors import Conflict, FormErrors, Invalid, NotFound
@@ -67,11 +68,7 @@ def _form_state() -> dict[str, Any]:
 
 
 def _options(session, actor) -> dict[str, Any]:
-    items = list(
-        session.scalars(
-            select(CatalogItem).where(CatalogItem.active.is_(True)).order_by(CatalogItem.code)
-        )
-    )
+    items = catalog.offered(session, handoff.today())
     streets = list(
         session.scalars(select(OrgUnit).where(OrgUnit.kind == "street").order_by(OrgUnit.code))
     )

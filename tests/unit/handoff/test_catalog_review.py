@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from handoff import catalog
 from handoff import requests as handoff
 from handoff.catalog import item_in_force
 from handoff.models import CatalogItem, Request
@@ -95,6 +96,9 @@ def test_approved_change_takes_effect_on_its_date_and_keeps_the_old_entry(db, ac
     assert old.name == before.name and old.funding_standard_fen == before.funding_standard_fen
     assert new.id != old.id and new.name.endswith("（年度修订）")
     assert new.funding_standard_fen == 600000 and new.category == before.category
+    with db.read() as s:  # the catalog of a day lists one entry a code; its history both
+        assert [i.code for i in s.scalars(catalog.listing(date(2026, 10, 8)))].count("A01") == 1
+        assert [i.code for i in s.scalars(catalog.listing(None))].count("A01") == 2
 
 
 def test_requests_are_screened_by_the_entry_in_force_on_their_date(db, actor):
