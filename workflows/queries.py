@@ -438,3 +438,16 @@ def instance_counts(session: Session) -> dict[int, dict[str, int]]:
 
 def org_unit_id(session: Session, code: str) -> int | None:
     return session.scalar(select(OrgUnit.id).where(OrgUnit.code == code))
+
+
+def open_tasks_by_instance(session: Session, instance_ids: list[int]) -> dict[int, list[Task]]:
+    """instance id -> its open task rows, oldest first (for lists of instances)."""
+    out: dict[int, list[Task]] = {i: [] for i in instance_ids}
+    if instance_ids:
+        for task in session.scalars(
+            select(Task)
+            .where(Task.instance_id.in_(instance_ids), Task.status == "open")
+            .order_by(Task.id)
+        ):
+            out[task.instance_id].append(task)
+    return out

@@ -36,6 +36,7 @@ def register_web(app: Flask) -> None:
         pages_attachments,
         pages_auth,
         pages_finance,
+        pages_instances,
         pages_processes,
         pages_reports,
         pages_requests,

@@ -9,7 +9,6 @@ accept exactly what `POST /process-definitions/{key}/start` accepts.
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from dataclasses import dataclass
 
 from flask import flash, redirect, render_template, request, url_for
@@ -18,7 +17,7 @@ from sqlalchemy import select
 
 from workflows import audit, definitions, diagram, plugins, queries, starting
 from workflows.errors import Conflict, EngineFailure, Forbidden, FormErrors, Invalid, NotFound
-from workflows.models import ProcessDefinition, Task, User
+from workflows.models import ProcessDefinition, User
 from workflows.service import Actor
 
 from .. import get_db
@@ -97,18 +96,6 @@ def _svg(definition: ProcessDefinition) -> Markup | None:
     return Markup(svg)  # noqa: S704 - the renderer emits static, script-free SVG
 
 
-def _open_tasks(session, instance_ids: list[int]) -> dict[int, list[Task]]:
-    out: dict[int, list[Task]] = defaultdict(list)
-    if instance_ids:
-        for task in session.scalars(
-            select(Task)
-            .where(Task.instance_id.in_(instance_ids), Task.status == "open")
-            .order_by(Task.id)
-        ):
-            out[task.instance_id].append(task)
-    return out
-
-
 def _people(session, ids) -> dict[int, User]:
     ids = {i for i in ids if i is not None}
     if not ids:
@@ -173,7 +160,7 @@ def process_page(key: str):
             tasks=list(entry.parsed.user_tasks.values()),
             page=page,
             pages=pager(page, "web.process_page", key=key),
-            open_tasks=_open_tasks(session, [i.id for i in page.items]),
+            open_tasks=queries.open_tasks_by_instance(session, [i.id for i in page.items]),
             starters=_people(session, [i.started_by_id for i in page.items]),
             is_admin=actor.is_admin,
         )
@@ -355,6 +342,6 @@ def instances_list():
             processes=names,
             states=STATES,
             f=f,
-            open_tasks=_open_tasks(session, [i.id for i in page.items]),
+            open_tasks=queries.open_tasks_by_instance(session, [i.id for i in page.items]),
             starters=_people(session, [i.started_by_id for i in page.items]),
         )

@@ -1,5 +1,5 @@
-"""Requests and handoffs: the new-request form, my requests, the request and instance pages
-(diagram, timeline, agreement, money trail) and the printable agreement."""
+"""Handoff requests: the new-request form, my requests, the request page (its communities,
+diagram, timeline and money trail) and the printable agreement."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from collections import defaultdict
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
-from markupsafe import Markup
 from sqlalchemy import select
 
 from handoff import agreement as handoff_agreement
@@ -18,20 +17,19 @@ from handoff import requests as handoff
 from handoff import rules as handoff_rules
 from handoff.models import Request
 from handoff.money import parse_yuan, yuan_to_fen
-from workflows import definitions, queries, service
-from workflows.errors import Conflict, FormErrors, Invalid, NotFound
-from workflows.models import AuditEvent, OrgUnit, ProcessInstance, Task, User
-from workflows.routing import can_see
+from workflows import queries
+from workflows.errors import FormErrors, Invalid, NotFound
+from workflows.models import OrgUnit, User
 
 from .. import get_db
-from . import fmt, formview, signin
+from . import signin
 from .blueprint import PER_PAGE, bp, form_text, int_arg, pager
 from .i18n import t
+from .pages_instances import diagram_markup, task_names, timeline
 
 log = logging.getLogger(__name__)
 FUNDED = set(handoff_rules.FUNDED_CATEGORIES)
 CATEGORY_ORDER = ("assisted", "self_governance", "certificate_allowed", "certificate_forbidden")
-FIELD_DETAILS = ("decision", "score", "amount", "voucher_no", "transferred_on", "completed_on")
 
 
 # --- the new-request form -------------------------------------------------------------------
@@ -194,18 +192,6 @@ def create_request():
 # --- lists and pages ------------------------------------------------------------------------
 
 
-def _open_tasks(session, instance_ids: list[int]) -> dict[int, list[Task]]:
-    out: dict[int, list[Task]] = defaultdict(list)
-    if instance_ids:
-        for task in session.scalars(
-            select(Task)
-            .where(Task.instance_id.in_(instance_ids), Task.status == "open")
-            .order_by(Task.id)
-        ):
-            out[task.instance_id].append(task)
-    return out
-
-
 @bp.get("requests")
 @signin.login_required
 def requests_list():
@@ -219,7 +205,7 @@ def requests_list():
         for r in page.items:
             instances = handoff_queries.request_detail(session, actor, r.id)["instances"]
             rows.append((r, instances))
-        open_tasks = _open_tasks(session, [i.id for _, ins in rows for i in ins])
+        open_tasks = queries.open_tasks_by_instance(session, [i.id for _, ins in rows for i in ins])
         return render_template(
             "requests.html",
             rows=rows,
@@ -228,92 +214,6 @@ def requests_list():
             q=q or "",
             is_department=actor.has_role("department"),
         )
-
-
-def _task_names(definitions_used) -> dict[str, str]:
-    names: dict[str, str] = {}
-    for definition in definitions_used:
-        try:
-            parsed = definitions.loaded(definition)
-        except Exception:  # noqa: BLE001 - an old version that no longer parses: keep keys
-            continue
-        names.update({key: info.name for key, info in parsed.user_tasks.items()})
-    return names
-
-
-def _task_forms(definition) -> dict[str, list[dict[str, Any]]]:
-    """task key -> its form's description, to label what each step submitted."""
-    try:
-        parsed = definitions.loaded(definition)
-    except Exception:  # noqa: BLE001 - an old version that no longer parses: plain keys
-        return {}
-    return {key: info.form.describe() for key, info in parsed.user_tasks.items()}
-
-
-def _detail_pairs(event: AuditEvent, forms=None) -> list[tuple[str, str]]:
-    detail = event.detail or {}
-    pairs: list[tuple[str, str]] = []
-    data = detail.get("data") if event.action == "task.completed" else None
-    if isinstance(data, dict):
-        fields = {f["name"]: f for f in (forms or {}).get(detail.get("key"), [])}
-        for key, value in data.items():
-            if key == "amount":
-                value = fmt.yuan_str(value) + " " + t("common.yuan")
-            elif forms is not None:
-                value = formview.display_value(fields.get(key), key, value)
-            elif key == "decision":
-                value = fmt.decision(value)
-            label = formview.label_of(fields.get(key), key) if forms is not None else None
-            pairs.append((label or t(f"field.{key}"), str(value)))
-        return pairs
-    for key in ("outcome", "number", "party", "amount", "voucher_no", "to", "reason", "error"):
-        if key not in detail or detail[key] in (None, ""):
-            continue
-        value = detail[key]
-        if key == "outcome":
-            value = t(f"outcome.{value}")
-        elif key == "party":
-            value = t(f"party.{value}")
-        elif key == "amount":
-            value = fmt.yuan_str(value) + " " + t("common.yuan")
-        pairs.append((t(f"field.{key}"), str(value)))
-    return pairs
-
-
-def timeline(
-    events: list[AuditEvent], names: dict[str, str], communities=None, forms=None
-) -> list[dict]:
-    """Audit events as rows: who, what, when (Beijing time), and the details that matter.
-
-    `forms` (task key -> form description) labels submitted data by the task's own form."""
-    rows = []
-    for event in events:
-        key = (event.detail or {}).get("key")
-        rows.append(
-            {
-                "at": event.at,
-                "who": event.actor.display_name if event.actor else t("common.system"),
-                "what": t(f"action.{event.action}"),
-                "task": fmt.task_name(key, names.get(key, "")) if key else "",
-                "details": _detail_pairs(event, forms),
-                "community": (communities or {}).get(event.instance_id, ""),
-                "action": event.action,
-            }
-        )
-    return rows
-
-
-def _diagram(instance: ProcessInstance, states: dict[str, str], taken: set[str]) -> Markup | None:
-    from workflows import diagram
-
-    try:
-        svg = diagram.render_svg(
-            instance.definition.bpmn_xml, states, title=instance.title, taken=taken
-        )
-    except Exception:  # noqa: BLE001 - the page stays useful without its picture
-        log.exception("diagram failed for instance %s", instance.id)
-        return None
-    return Markup(svg)  # noqa: S704 - the renderer emits static, script-free SVG
 
 
 def _money_total(ledgers: list[dict[str, Any]]) -> dict[str, int]:
@@ -343,7 +243,7 @@ def request_page(request_id: int):
             if e.instance_id is None or e.instance_id in visible
         ]
         communities = {i.id: detail["communities"][i.id].name for i in instances}
-        names = _task_names({i.definition for i in instances})
+        names = task_names({i.definition for i in instances})
         creator = session.get(User, req.created_by_id) if req.created_by_id else None
         return render_template(
             "request.html",
@@ -353,61 +253,11 @@ def request_page(request_id: int):
             units=detail["communities"],
             chosen=chosen,
             chosen_detail=chosen_detail,
-            diagram=_diagram(chosen, chosen_detail["states"], chosen_detail["taken"]),
-            open_tasks=_open_tasks(session, ids),
+            diagram=diagram_markup(chosen, chosen_detail["states"], chosen_detail["taken"]),
+            open_tasks=queries.open_tasks_by_instance(session, ids),
             ledgers=ledgers,
             totals=_money_total(list(ledgers.values())),
             events=timeline(events, names, communities if len(instances) > 1 else None),
-        )
-
-
-def _start_pairs(session, instance: ProcessInstance, data: dict[str, Any]):
-    """What the starter filled in on the start form (for processes other than the handoff)."""
-    try:
-        form = definitions.loaded(instance.definition).start_form.describe()
-    except Exception:  # noqa: BLE001 - an old version that no longer parses
-        return []
-    given = {f["name"]: data[f["name"]] for f in form if f["name"] in (data or {})}
-    return formview.pairs(form, given, formview.unit_labels(session, given))
-
-
-def _may_cancel(actor, instance: ProcessInstance) -> bool:
-    return instance.status == "running" and service.cancel_allowed(instance, actor)
-
-
-@bp.get("instances/<int:instance_id>")
-@signin.login_required
-def instance_page(instance_id: int):
-    actor = signin.actor()
-    with get_db().read() as session:
-        detail = queries.instance_detail(session, actor, instance_id)
-        detail.update(handoff_queries.instance_extras(session, instance_id))
-        instance = detail["instance"]
-        link = handoff_queries.link_of(session, instance_id)
-        inbox_ids = {
-            task.id
-            for task in detail["open_tasks"]
-            if actor.is_admin or can_see(set(actor.pairs), actor.user_id, task)
-        }
-        starter = session.get(User, instance.started_by_id) if instance.started_by_id else None
-        return render_template(
-            "instance.html",
-            instance=instance,
-            req=session.get(Request, link.request_id) if link is not None else None,
-            starter=starter,
-            start_pairs=[] if link is not None else _start_pairs(session, instance, detail["data"]),
-            detail=detail,
-            data=detail["data"],
-            diagram=_diagram(instance, detail["states"], detail["taken"]),
-            inbox_ids=inbox_ids,
-            events=timeline(
-                detail["history"],
-                _task_names([instance.definition]),
-                forms=_task_forms(instance.definition),
-            ),
-            ledger=detail["ledger"],
-            agreement=detail["agreement"],
-            may_cancel=_may_cancel(actor, instance),
         )
 
 
@@ -431,18 +281,3 @@ def agreement_page(instance_id: int):
             parties_order=list(handoff_agreement.SIGN_TASKS.values()),
             ledger=detail["ledger"],
         )
-
-
-@bp.post("instances/<int:instance_id>/cancel")
-@signin.login_required
-def cancel(instance_id: int):
-    actor = signin.actor()
-    with get_db().read() as session:
-        queries.instance_for(session, actor, instance_id)  # 404 outside the user's scope
-    try:
-        service.cancel_instance(get_db(), instance_id, actor, form_text("reason", 2000))
-    except Conflict as exc:
-        flash(exc.message, "error")
-    else:
-        flash(t("instance.cancelled_flash"), "ok")
-    return redirect(url_for("web.instance_page", instance_id=instance_id))

@@ -1,0 +1,178 @@
+"""Instance pages for any process: state, data, open tasks, the diagram with the path taken,
+the timeline, cancelling; a handoff's agreement and money trail are shown beside them."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import flash, redirect, render_template, url_for
+from markupsafe import Markup
+
+from handoff import queries as handoff_queries
+from handoff.models import Request
+from workflows import definitions, queries, service
+from workflows.errors import Conflict
+from workflows.models import AuditEvent, ProcessInstance, User
+from workflows.routing import can_see
+
+from .. import get_db
+from . import fmt, formview, signin
+from .blueprint import bp, form_text
+from .i18n import t
+
+log = logging.getLogger(__name__)
+FIELD_DETAILS = ("decision", "score", "amount", "voucher_no", "transferred_on", "completed_on")
+
+
+def task_names(definitions_used) -> dict[str, str]:
+    names: dict[str, str] = {}
+    for definition in definitions_used:
+        try:
+            parsed = definitions.loaded(definition)
+        except Exception:  # noqa: BLE001 - an old version that no longer parses: keep keys
+            continue
+        names.update({key: info.name for key, info in parsed.user_tasks.items()})
+    return names
+
+
+def _task_forms(definition) -> dict[str, list[dict[str, Any]]]:
+    """task key -> its form's description, to label what each step submitted."""
+    try:
+        parsed = definitions.loaded(definition)
+    except Exception:  # noqa: BLE001 - an old version that no longer parses: plain keys
+        return {}
+    return {key: info.form.describe() for key, info in parsed.user_tasks.items()}
+
+
+def _detail_pairs(event: AuditEvent, forms=None) -> list[tuple[str, str]]:
+    detail = event.detail or {}
+    pairs: list[tuple[str, str]] = []
+    data = detail.get("data") if event.action == "task.completed" else None
+    if isinstance(data, dict):
+        fields = {f["name"]: f for f in (forms or {}).get(detail.get("key"), [])}
+        for key, value in data.items():
+            if key == "amount":
+                value = fmt.yuan_str(value) + " " + t("common.yuan")
+            elif forms is not None:
+                value = formview.display_value(fields.get(key), key, value)
+            elif key == "decision":
+                value = fmt.decision(value)
+            label = formview.label_of(fields.get(key), key) if forms is not None else None
+            pairs.append((label or t(f"field.{key}"), str(value)))
+        return pairs
+    for key in ("outcome", "number", "party", "amount", "voucher_no", "to", "reason", "error"):
+        if key not in detail or detail[key] in (None, ""):
+            continue
+        value = detail[key]
+        if key == "outcome":
+            value = t(f"outcome.{value}")
+        elif key == "party":
+            value = t(f"party.{value}")
+        elif key == "amount":
+            value = fmt.yuan_str(value) + " " + t("common.yuan")
+        pairs.append((t(f"field.{key}"), str(value)))
+    return pairs
+
+
+def timeline(
+    events: list[AuditEvent], names: dict[str, str], communities=None, forms=None
+) -> list[dict]:
+    """Audit events as rows: who, what, when (Beijing time), and the details that matter.
+
+    `forms` (task key -> form description) labels submitted data by the task's own form."""
+    rows = []
+    for event in events:
+        key = (event.detail or {}).get("key")
+        rows.append(
+            {
+                "at": event.at,
+                "who": event.actor.display_name if event.actor else t("common.system"),
+                "what": t(f"action.{event.action}"),
+                "task": fmt.task_name(key, names.get(key, "")) if key else "",
+                "details": _detail_pairs(event, forms),
+                "community": (communities or {}).get(event.instance_id, ""),
+                "action": event.action,
+            }
+        )
+    return rows
+
+
+def diagram_markup(
+    instance: ProcessInstance, states: dict[str, str], taken: set[str]
+) -> Markup | None:
+    from workflows import diagram
+
+    try:
+        svg = diagram.render_svg(
+            instance.definition.bpmn_xml, states, title=instance.title, taken=taken
+        )
+    except Exception:  # noqa: BLE001 - the page stays useful without its picture
+        log.exception("diagram failed for instance %s", instance.id)
+        return None
+    return Markup(svg)  # noqa: S704 - the renderer emits static, script-free SVG
+
+
+def _start_pairs(session, instance: ProcessInstance, data: dict[str, Any]):
+    """What the starter filled in on the start form (for processes other than the handoff)."""
+    try:
+        form = definitions.loaded(instance.definition).start_form.describe()
+    except Exception:  # noqa: BLE001 - an old version that no longer parses
+        return []
+    given = {f["name"]: data[f["name"]] for f in form if f["name"] in (data or {})}
+    return formview.pairs(form, given, formview.unit_labels(session, given))
+
+
+def _may_cancel(actor, instance: ProcessInstance) -> bool:
+    return instance.status == "running" and service.cancel_allowed(instance, actor)
+
+
+@bp.get("instances/<int:instance_id>")
+@signin.login_required
+def instance_page(instance_id: int):
+    actor = signin.actor()
+    with get_db().read() as session:
+        detail = queries.instance_detail(session, actor, instance_id)
+        detail.update(handoff_queries.instance_extras(session, instance_id))
+        instance = detail["instance"]
+        link = handoff_queries.link_of(session, instance_id)
+        inbox_ids = {
+            task.id
+            for task in detail["open_tasks"]
+            if actor.is_admin or can_see(set(actor.pairs), actor.user_id, task)
+        }
+        starter = session.get(User, instance.started_by_id) if instance.started_by_id else None
+        return render_template(
+            "instance.html",
+            instance=instance,
+            req=session.get(Request, link.request_id) if link is not None else None,
+            starter=starter,
+            start_pairs=[] if link is not None else _start_pairs(session, instance, detail["data"]),
+            detail=detail,
+            data=detail["data"],
+            diagram=diagram_markup(instance, detail["states"], detail["taken"]),
+            inbox_ids=inbox_ids,
+            events=timeline(
+                detail["history"],
+                task_names([instance.definition]),
+                forms=_task_forms(instance.definition),
+            ),
+            ledger=detail["ledger"],
+            agreement=detail["agreement"],
+            may_cancel=_may_cancel(actor, instance),
+        )
+
+
+@bp.post("instances/<int:instance_id>/cancel")
+@signin.login_required
+def cancel(instance_id: int):
+    actor = signin.actor()
+    with get_db().read() as session:
+        queries.instance_for(session, actor, instance_id)  # 404 outside the user's scope
+    try:
+        service.cancel_instance(get_db(), instance_id, actor, form_text("reason", 2000))
+    except Conflict as exc:
+        flash(exc.message, "error")
+    else:
+        flash(t("instance.cancelled_flash"), "ok")
+    return redirect(url_for("web.instance_page", instance_id=instance_id))
