@@ -343,22 +343,22 @@ BAD_BPMN = {
     "user_task_outside_lanes": (
         MINI.replace("<bpmn:flowNodeRef>work</bpmn:flowNodeRef>", "").encode(),
         "invalid_bpmn",
-        "outside any lane",
+        "has no role",
     ),
     "import_in_condition": (
         MINI.replace(CONDITION, "__import__('os')").encode(),
         "invalid_bpmn",
-        "refused expression",
+        "is refused",
     ),
     "escape_in_condition": (
         MINI.replace(CONDITION, "().__class__.__bases__[0].__subclasses__()").encode(),
         "invalid_bpmn",
-        "refused expression",
+        "is refused",
     ),
     "hostile_timer": (
         MINI.replace("add_working_days(now(), 2)", "open('/etc/passwd').read()").encode(),
         "invalid_bpmn",
-        "refused expression",
+        "is refused",
     ),
     "entity_bomb": (_with_prolog(BOMB_DTD, "&lol4;"), "invalid_bpmn", "DOCTYPE"),
     "external_entity": (
@@ -390,7 +390,9 @@ def _error(response, status: int, code: str | None = None) -> dict:
     assert response.status_code == status, (response.status_code, response.text[:500])
     assert response.headers["Content-Type"].startswith("application/json")
     error = response.json()["error"]
-    assert set(error) <= {"code", "message", "fields"} and error["message"]
+    assert set(error) <= {"code", "message", "fields", "problems"} and error["message"]
+    for problem in error.get("problems", ()):  # invalid_bpmn: each problem on its element
+        assert set(problem) == {"element", "message", "message_en"} and problem["message"]
     if code is not None:
         assert error["code"] == code, error
     return error
@@ -593,7 +595,7 @@ def test_the_error_schema_is_documented(world):
     error = spec["components"]["schemas"]["Error"]
     assert error["required"] == ["error"]
     body = spec["components"]["schemas"]["ErrorBody"]
-    assert set(body["properties"]) == {"code", "message", "fields"}
+    assert set(body["properties"]) == {"code", "message", "fields", "problems"}
     assert set(body["required"]) == {"code", "message"}
     complete = spec["paths"]["/api/v1/tasks/{task_id}/complete"]["post"]["responses"]
     assert {"200", "400", "401", "403", "404", "409", "413", "422"} <= set(complete)

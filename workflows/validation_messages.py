@@ -85,7 +85,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{kind_en} tasks are not supported (no connectors{detail_en}): use a user or script task",
     ),
     "java": (
-        "{attr} 不受支持：本引擎不运行 Java 类、委托表达式或外部任务，请删除",
+        "{attr} 不受支持：本引擎不运行 Java 类、delegateExpression 或外部任务，请删除",
         "{attr} is not supported: the engine runs no Java classes or external tasks",
     ),
     "call_nothing": (

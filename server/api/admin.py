@@ -139,6 +139,7 @@ def create_catalog_item(body):
             raise Conflict("catalog item code already exists")
         item = CatalogItem(**body)
         session.add(item)
+        session.flush()  # the column defaults (effective period, funding standard) are set
         audit.record(session, "catalog.created", actor_id=current_actor().user_id, code=item.code)
         return item
 
