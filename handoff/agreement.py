@@ -130,6 +130,7 @@ def _sign(ctx: hooks.HookContext, task: Task, form_data: dict[str, Any]) -> None
                     amount_fen=agreement.amount_fen,
                     actor_id=ctx.actor_id,
                     at=clock.now(),
+                    step=instance.lock_version,
                 )
             )
             audit.record(
@@ -150,6 +151,7 @@ def _record_transfer(ctx: hooks.HookContext, form_data: dict[str, Any]) -> None:
             transferred_on=date.fromisoformat(form_data["transferred_on"]),
             actor_id=ctx.actor_id,
             at=clock.now(),
+            step=instance.lock_version,
         )
     )
     audit.record(

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     ForeignKey,
+    Integer,
     String,
     Text,
     UniqueConstraint,
@@ -131,3 +132,5 @@ class LedgerEntry(Base):
     transferred_on: Mapped[date | None] = mapped_column(Date)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # the instance's engine step that recorded it (compared with Task.opened_step)
+    step: Mapped[int] = mapped_column(Integer, default=0)

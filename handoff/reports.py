@@ -479,12 +479,13 @@ def _by_grain(session: Session, f, now: datetime) -> dict[Grain, Row]:
 
 def _work_before_money(work: type[Task] | Any) -> ColumnElement[bool]:
     """For a `work` task row: its handoff's agreement carries money and no transfer had been
-    recorded when the task was created."""
+    recorded by the engine step that opened the task. Steps, not clock readings: the funding
+    step records the transfer and opens the work in one transaction, at one step number."""
     funded = exists().where(Agreement.instance_id == work.instance_id, Agreement.amount_fen > 0)
     paid = exists().where(
         LedgerEntry.instance_id == work.instance_id,
         LedgerEntry.kind == "transferred",
-        LedgerEntry.at <= work.created_at,
+        LedgerEntry.step <= work.opened_step,
     )
     return and_(funded, ~paid)
 

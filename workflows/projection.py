@@ -158,6 +158,7 @@ def _new_row(
         role=role,
         org_unit_id=unit,
         assignee_id=assignee_id,
+        opened_step=instance.lock_version or 0,
         created_at=now,
         status="open",
     )

@@ -65,6 +65,7 @@ def run_step(
         step()
     except (SpiffWorkflowException, ExpressionError) as exc:
         raise EngineFailure(f"the process failed: {exc}") from exc
+    instance.lock_version = (instance.lock_version or 0) + 1  # this step's number
     instance.state = engine.dump(workflow)
     result = projection.sync(session, instance, workflow, parsed)
     session.flush()
