@@ -62,6 +62,7 @@ def run(url: str, args: argparse.Namespace) -> None:
                     "title": f"吞吐 {n}",
                     "item_code": "A01",
                     "amount": "100.00",
+                    "due_date": "2099-12-31",
                     "community_codes": communities,
                 },
             )

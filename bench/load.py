@@ -35,8 +35,9 @@ import tempfile
 import threading
 import time
 from collections import Counter, defaultdict
-from datetime import date, timedelta
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -121,7 +122,9 @@ class Client(threading.Thread):
         self.accounts, self.stats, self.deadline = accounts, stats, deadline
         self.lookup, self.sign_order = lookup, sign_order
         self.handoffs = 0
-        self.today = (date.today() - timedelta(days=1)).isoformat()
+        # the service's today (Beijing): a transfer or report may be neither before the request
+        # nor in the future
+        self.today = datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
 
     def call(self, kind, method, path, user, body=None, expect=200):
         if time.monotonic() >= self.deadline:

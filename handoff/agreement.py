@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from workflows import audit, clock, hooks
 from workflows.models import Task
 
+from . import rules
 from .models import Agreement, LedgerEntry, Signature
 from .money import fen_to_yuan, parse_yuan, yuan_to_fen
 
@@ -23,6 +24,14 @@ SIGN_TASKS = {
 
 
 class HandoffHooks(hooks.ProcessHooks):
+    def check_completion(
+        self, ctx: hooks.HookContext, task: Task, form_data: dict[str, Any]
+    ) -> dict[str, str]:
+        errors: dict[str, str] = {}
+        for rule in rules.RECORD_RULES.get(task.key, ()):
+            errors.update(rule(ctx.session, form_data, ctx.data))
+        return errors
+
     def task_opened(self, ctx: hooks.HookContext, task: Task) -> None:
         if task.key in SIGN_TASKS:
             draft_agreement(ctx.session, ctx.instance.id, ctx.data, ctx.actor_id)

@@ -117,6 +117,8 @@ def _fill(item: CatalogItem, data: Mapping[str, Any], current: CatalogItem | Non
     item.responsible_department = data.get("responsible_department") or (
         current.responsible_department if current else ""
     )
+    if current is not None and item is not current:
+        item.terms = list(current.terms or [])  # the words that name it stay with the item
 
 
 def _fen(value: Any, current: CatalogItem | None) -> int:

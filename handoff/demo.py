@@ -58,12 +58,20 @@ def seed(session: Session) -> dict[str, int]:
         units[row["code"]] = unit
     session.flush()
 
-    existing_items = set(session.scalars(select(CatalogItem.code)))
+    existing_items: dict[str, list[CatalogItem]] = {}
+    for item in session.scalars(select(CatalogItem)):
+        existing_items.setdefault(item.code, []).append(item)
     for row in load("catalog.json")["items"]:
+        terms = list(row.get("terms", []))
         if row["code"] not in existing_items:
-            session.add(
-                CatalogItem(**{k: row[k] for k in ("code", "name", "category", "legal_basis")})
-            )
+            fields = {k: row[k] for k in ("code", "name", "category", "legal_basis")}
+            session.add(CatalogItem(**fields, terms=terms))
+            continue
+        for item in existing_items[row["code"]]:
+            # the demo's own entry, seeded before it had terms: give it its terms (an entry an
+            # admin renamed, or gave terms of their own, is theirs)
+            if terms and not item.terms and item.name == row["name"]:
+                item.terms = terms
 
     users = load("users.json")
     existing_users = set(session.scalars(select(User.username)))

@@ -45,6 +45,9 @@ class CatalogItem(Base):
     # per community, in fen; what the annual review set (0 when not set)
     funding_standard_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     responsible_department: Mapped[str] = mapped_column(String(64), default="")
+    # the words that name this item in a request's text (negative-list screening, see
+    # `handoff.screening`): its terms and synonyms, admin-edited; the name counts too
+    terms: Mapped[list[str]] = mapped_column(JSON, default=list)
 
 
 class Request(Base):

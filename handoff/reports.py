@@ -10,8 +10,9 @@ Definitions (the report's "说明" sheet repeats them):
 
 - period: requests created in [from, to), dates in Asia/Shanghai; either end may be open.
 - instances: handoffs (one per request and community); requests: distinct requests among them.
-- blocked_negative_list, blocked_unfunded, rejected, refused, completed, cancelled: instances
-  with that outcome; running: instances still running; error: instances in error.
+- blocked_negative_list, blocked_forbidden_certificate, blocked_unfunded, rejected, refused,
+  completed, cancelled: instances with that outcome (blocked: the three blocked outcomes);
+  running: instances still running; error: instances in error.
 - agreed / transferred: sums of the `agreed` / `transferred` ledger entries (integer fen);
   outstanding = agreed - transferred.
 - work_before_money: handoffs whose agreement carries money and that got a `work` task while no
@@ -88,12 +89,14 @@ STAGES = (
 )
 OUTCOMES = (
     "blocked_negative_list",
+    "blocked_forbidden_certificate",
     "blocked_unfunded",
     "rejected",
     "refused",
     "completed",
     "cancelled",
 )
+BLOCKED = ("blocked_negative_list", "blocked_forbidden_certificate", "blocked_unfunded")
 STATUSES = ("running", "error")
 # what a drill-down may ask for besides an outcome
 FIGURES = (
@@ -686,8 +689,9 @@ def row_dict(row: Row, units: Units | None = None) -> dict[str, Any]:
         {
             "requests": row.requests,
             "instances": c["instances"],
-            "blocked": c["blocked_negative_list"] + c["blocked_unfunded"],
+            "blocked": sum(c[o] for o in BLOCKED),
             "blocked_negative_list": c["blocked_negative_list"],
+            "blocked_forbidden_certificate": c["blocked_forbidden_certificate"],
             "blocked_unfunded": c["blocked_unfunded"],
             "rejected": c["rejected"],
             "refused": c["refused"],
@@ -830,7 +834,7 @@ def drill_statement(
     conditions: list[ColumnElement[bool]] = []
     outcome = drill.outcome
     if outcome == "blocked" or drill.figure == "blocked":
-        conditions.append(f.c.outcome.in_(("blocked_negative_list", "blocked_unfunded")))
+        conditions.append(f.c.outcome.in_(BLOCKED))
     elif outcome in STATUSES:
         conditions.append(f.c.status == outcome)
     elif outcome:

@@ -1,7 +1,9 @@
 """Handoff requests: one department's request fanned out to one instance per community.
 
 The flow itself (screening, reviews, signing, funding, work, acceptance, escalation) is in
-`bpmn/handoff.bpmn`; this module stores the request and starts its instances.
+`bpmn/handoff.bpmn`; this module stores the request and starts its instances with the facts the
+flow decides on: the item's category, the amount, and what the negative-list screening of the
+request's text found (`handoff.screening`).
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from workflows.errors import Conflict, Forbidden, Invalid, NotFound
 from workflows.forms import FormErrors, parse_date
 from workflows.models import OrgUnit
 from workflows.service import Actor
+from workflows.workdays import add_working_days, shanghai_date
 
+from . import screening
 from .catalog import item_in_force
 from .models import HandoffInstance, Request
 from .money import fen_to_yuan, parse_yuan, yuan_to_fen
@@ -29,10 +33,42 @@ from .money import fen_to_yuan, parse_yuan, yuan_to_fen
 PROCESS_KEY = "handoff"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MAX_COMMUNITIES = 2000
+# the periods of bpmn/handoff.bpmn (timers street_review_overdue, funding_overdue): a due date
+# must leave them, counted in working days from today
+STREET_REVIEW_DAYS = 15
+FUNDING_DAYS = 10
 
 
 def today() -> date:
     return clock.now().astimezone(SHANGHAI).date()
+
+
+def earliest_due(amount_fen: int | None) -> date:
+    """The earliest due date a request may name today: street review, then (with money, or
+    when the amount is not known yet) the funding period, in working days."""
+    days = STREET_REVIEW_DAYS + (FUNDING_DAYS if amount_fen != 0 else 0)
+    return shanghai_date(add_working_days(clock.now(), days))
+
+
+def due_date_problem(due: date | None, amount_fen: int | None) -> str | None:
+    """Why `due` cannot be a request's due date (a message naming the earliest allowed date)."""
+    earliest = earliest_due(amount_fen)
+    periods = f"街道审核 {STREET_REVIEW_DAYS} 个工作日"
+    periods_en = f"{STREET_REVIEW_DAYS} working days of street review"
+    if amount_fen != 0:
+        periods += f"、经费拨付 {FUNDING_DAYS} 个工作日"
+        periods_en += f" and {FUNDING_DAYS} of funding"
+    if due is None:
+        return (
+            f"必填：须留出{periods}，最早 {earliest} "
+            f"required, leaving {periods_en}; the earliest allowed is {earliest}"
+        )
+    if due < earliest:
+        return (
+            f"期限过早：须留出{periods}，最早 {earliest} "
+            f"too soon, it must leave {periods_en}; the earliest allowed is {earliest}"
+        )
+    return None
 
 
 # --- requests -------------------------------------------------------------------------------
@@ -93,30 +129,32 @@ def _office(session: Session, district_id: int | None, kind: str) -> OrgUnit:
     return unit
 
 
-def _validate(payload: RequestInput) -> tuple[int, date | None]:
+def _validate(payload: RequestInput) -> tuple[int, date]:
     errors: dict[str, str] = {}
     if not payload.title.strip():
         errors["title"] = "必填 required"
     elif len(payload.title) > 200:
         errors["title"] = "最多 200 字 at most 200 characters"
-    amount_fen, due = 0, None
+    amount_fen: int | None = None
+    due = None
     try:
         amount_fen = yuan_to_fen(parse_yuan(payload.amount))
     except ValueError as exc:
         errors["amount"] = str(exc)
-    if payload.due_date:
-        try:
-            due = parse_date(payload.due_date)
-            if due < today():
-                errors["due_date"] = "不能早于今天 must not be in the past"
-        except ValueError as exc:
-            errors["due_date"] = str(exc)
+    try:
+        due = parse_date(payload.due_date) if payload.due_date else None
+        problem = due_date_problem(due, amount_fen)
+        if problem:
+            errors["due_date"] = problem
+    except ValueError as exc:
+        errors["due_date"] = str(exc)
     if len(payload.description) > 20_000:
         errors["description"] = "过长 too long"
     if len(payload.legal_basis) > 500:
         errors["legal_basis"] = "最多 500 字 at most 500 characters"
     if errors:
         raise FormErrors(errors)
+    assert amount_fen is not None and due is not None
     return amount_fen, due
 
 
@@ -126,9 +164,10 @@ def create_request(db: Database, actor: Actor, payload: RequestInput) -> int:
     with db.write() as session:
         department = _department_of(session, actor, payload.department_code)
         communities = _communities(session, payload.community_codes)
+        day = today()  # the request's date: the catalog and the negative list of that day
         item = None
         if payload.item_code:
-            item = item_in_force(session, payload.item_code, today())
+            item = item_in_force(session, payload.item_code, day)
             if item is None:
                 raise FormErrors({"item_code": "清单中没有该事项 not in the catalog"})
         definition = definitions.in_force(session, PROCESS_KEY)
@@ -155,6 +194,9 @@ def create_request(db: Database, actor: Actor, payload: RequestInput) -> int:
         session.add(request)
         session.flush()
         request.number = f"REQ-{request.created_at.astimezone(SHANGHAI):%Y}-{request.id:06d}"
+        # the negative list of the request's date, by what the request says
+        hit = screening.screen(session, day, {k: getattr(request, k) for k in screening.FIELDS})
+        facts = hit.as_data() if hit else dict(screening.NO_HIT)
         audit.record(
             session,
             "request.created",
@@ -162,6 +204,7 @@ def create_request(db: Database, actor: Actor, payload: RequestInput) -> int:
             business_key=request.number,
             number=request.number,
             communities=len(communities),
+            **({"negative_term": hit.term, "negative_item": hit.item_code} if hit else {}),
         )
         streets = {
             u.id: u
@@ -173,6 +216,7 @@ def create_request(db: Database, actor: Actor, payload: RequestInput) -> int:
             data = _instance_data(
                 request, department, streets[community.parent_id], community, finance, access
             )
+            data.update(facts)
             instance = starting.start_instance(
                 session,
                 definition,
@@ -209,6 +253,7 @@ def _instance_data(
         "amount": fen_to_yuan(request.amount_fen),
         "amount_fen": request.amount_fen,
         "due_date": request.due_date.isoformat() if request.due_date else "",
+        "requested_on": request.created_at.astimezone(SHANGHAI).date().isoformat(),
         "department": department.code,
         "department_name": department.name,
         "street": street.code,

@@ -1,12 +1,16 @@
-"""The handoff's form rules that span fields or need the instance (see `workflows.forms`)."""
+"""The handoff's form rules that span fields or need the instance (see `workflows.forms`), and
+the ones that need the records too (`RECORD_RULES`, run by `HandoffHooks.check_completion`)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
 
+from sqlalchemy.orm import Session
+
+from . import screening
 from .money import fen_to_yuan, parse_yuan, yuan_to_fen
-from .requests import today
+from .requests import due_date_problem, today
 
 FUNDED_CATEGORIES = ("assisted", "unlisted")  # 费随事转: these must bring money
 
@@ -23,6 +27,21 @@ def _refusal_reason(data: dict, _instance: Mapping) -> dict[str, str]:
     return {}
 
 
+def _date_problem(value: str, instance: Mapping) -> str | None:
+    """A date of something that happened: not in the future, not before the request existed
+    (`requested_on`; instances started before it was recorded are checked for the future only)."""
+    day = date.fromisoformat(value)
+    if day > today():
+        return "不能晚于今天 must not be in the future"
+    requested = instance.get("requested_on")
+    if requested and day < date.fromisoformat(requested):
+        return (
+            f"不能早于委托申请日期 {requested} "
+            f"must not be before the request was made ({requested})"
+        )
+    return None
+
+
 def _amount_matches_agreement(data: dict, instance: Mapping) -> dict[str, str]:
     errors = {}
     agreed = int(instance.get("amount_fen", 0))
@@ -31,27 +50,53 @@ def _amount_matches_agreement(data: dict, instance: Mapping) -> dict[str, str]:
             f"拨付金额须与协议金额 {fen_to_yuan(agreed)} 元一致 "
             f"must equal the agreed amount {fen_to_yuan(agreed)}"
         )
-    if date.fromisoformat(data["transferred_on"]) > today():
-        errors["transferred_on"] = "不能晚于今天 must not be in the future"
+    problem = _date_problem(data["transferred_on"], instance)
+    if problem:
+        errors["transferred_on"] = problem
     return errors
 
 
-def _completed_not_future(data: dict, _instance: Mapping) -> dict[str, str]:
-    if date.fromisoformat(data["completed_on"]) > today():
-        return {"completed_on": "不能晚于今天 must not be in the future"}
-    return {}
+def _completed_in_time(data: dict, instance: Mapping) -> dict[str, str]:
+    problem = _date_problem(data["completed_on"], instance)
+    return {"completed_on": problem} if problem else {}
 
 
 def _revision_keeps_rules(data: dict, instance: Mapping) -> dict[str, str]:
     errors = {}
-    if "amount" in data and instance.get("item_category") in FUNDED_CATEGORIES:
-        if yuan_to_fen(parse_yuan(data["amount"])) == 0:
+    amount_fen = int(instance.get("amount_fen", 0))
+    if "amount" in data:
+        amount_fen = yuan_to_fen(parse_yuan(data["amount"]))
+        if instance.get("item_category") in FUNDED_CATEGORIES and amount_fen == 0:
             errors["amount"] = "协助事项必须有经费（费随事转） assisted work must bring money"
-    if "due_date" in data and date.fromisoformat(data["due_date"]) < today():
-        errors["due_date"] = "不能早于今天 must not be in the past"
+    if "due_date" in data:
+        # review starts again: the new date must leave the review and funding periods
+        problem = due_date_problem(date.fromisoformat(data["due_date"]), amount_fen)
+        if problem:
+            errors["due_date"] = problem
     if not any(k in data for k in ("title", "description", "legal_basis", "amount", "due_date")):
         errors["comment"] = "请至少修改一项 change at least one field"
     return errors
+
+
+def _revision_screened(session: Session, data: dict, instance: Mapping) -> dict[str, str]:
+    """A revision must not bring a negative-list term into a request that was screened clean
+    (one already flagged goes to district review anyway): the text as it would read after the
+    revision is screened against the negative list of the request's date."""
+    if instance.get("negative_term"):
+        return {}
+    text = {k: data.get(k) or instance.get(k) or "" for k in screening.FIELDS}
+    requested = instance.get("requested_on")
+    day = date.fromisoformat(requested) if requested else today()
+    hit = screening.screen(session, day, text)
+    if hit is None:
+        return {}
+    return {
+        hit.field: (
+            f"含负面清单用语「{hit.term}」（{hit.item_code} {hit.item_name}），不得委托社区 "
+            f"names a term of the negative list ({hit.item_code}), "
+            "and such work may not be handed to a community"
+        )
+    }
 
 
 # task key -> rules, for the plugin
@@ -61,6 +106,12 @@ FORM_RULES = {
     "acceptance": (_comment_unless_approved,),
     "sign_committee": (_refusal_reason,),
     "funding": (_amount_matches_agreement,),
-    "work": (_completed_not_future,),
+    "work": (_completed_in_time,),
     "revise": (_revision_keeps_rules,),
+}
+
+RecordRule = Callable[[Session, dict, Mapping], dict[str, str]]
+# task key -> rules that read the records (run before the step, after the form rules passed)
+RECORD_RULES: dict[str, tuple[RecordRule, ...]] = {
+    "revise": (_revision_screened,),
 }

@@ -218,6 +218,13 @@ class CatalogItemOut(Schema):
         lambda i: fen_to_yuan(i.funding_standard_fen or 0), description="yuan per community"
     )
     responsible_department = fields.String()
+    terms = fields.List(
+        fields.String(),
+        metadata={
+            "description": "words and synonyms that name the item in a request's text (the "
+            "negative list's are screened against every request)"
+        },
+    )
 
 
 class CatalogItemCreate(Strict):
@@ -236,6 +243,11 @@ class CatalogItemPatch(Strict):
     category = fields.String(validate=validate.OneOf(CATEGORIES))
     legal_basis = fields.String(validate=validate.Length(max=500))
     active = fields.Boolean()
+    terms = fields.List(
+        fields.String(validate=validate.Length(min=1, max=50)),
+        validate=validate.Length(max=100),
+        metadata={"description": "negative-list terms and synonyms screened in request texts"},
+    )
 
 
 class CatalogQuery(PageQuery):
@@ -261,7 +273,15 @@ class RequestCreate(Strict):
         validate=validate.Length(min=1, max=2000),
     )
     amount = fields.String(required=True, validate=validate.Length(min=1, max=20))
-    due_date = fields.String(allow_none=True, validate=validate.Length(max=10))
+    due_date = fields.String(
+        allow_none=True,
+        validate=validate.Length(max=10),
+        metadata={
+            "description": "YYYY-MM-DD; required in effect: a missing or too early date is a "
+            "422 naming the earliest allowed (15 working days of street review, plus 10 of "
+            "funding when there is money)"
+        },
+    )
     department_code = fields.String(allow_none=True, validate=validate.Length(max=64))
 
 

@@ -29,7 +29,9 @@ import requests
 
 from .conftest import BACKENDS, _fresh_postgres_database, _postgres_url
 from .live import Client, LiveServer, prepare_database
-from .test_api_handoff import new_request, only
+from .test_api_handoff import new_request, only, today
+
+TODAY = today()  # the servers' clock is the real one: work and money happen after the request
 
 pytestmark = pytest.mark.slow
 
@@ -98,14 +100,14 @@ TASKS = {
             "funding",
             "rg03",
             "finance",
-            {"amount": "5000.00", "voucher_no": "PZ-IDOR", "transferred_on": "2026-01-05"},
+            {"amount": "5000.00", "voucher_no": "PZ-IDOR", "transferred_on": TODAY},
         ),
         TaskSpec(
             "work@rg04",
             "work",
             "rg04",
             "committee.rg04",
-            {"report": "越权完成", "completed_on": "2026-01-10"},
+            {"report": "越权完成", "completed_on": TODAY},
         ),
     )
 }
@@ -166,7 +168,13 @@ def _build(base: str) -> Matrix:
     r1 = new_request(dept, ["TB-RG-01", "TB-HM-01"])
     _approve(rg, r1["id"])  # rg01 signs; hm01 waits for street.hm's review
     r2 = dept.post(
-        "/requests", {"title": "清单外事项", "community_codes": ["TB-RG-02"], "amount": "300.00"}
+        "/requests",
+        {
+            "title": "清单外事项",
+            "community_codes": ["TB-RG-02"],
+            "amount": "300.00",
+            "due_date": "2099-12-31",
+        },
     )
     assert r2.status_code == 201, r2.text
     r2 = r2.json()
@@ -178,7 +186,7 @@ def _build(base: str) -> Matrix:
     _approve(rg, r4["id"])
     _sign_all(r4["id"], dept, rg, c["committee.rg04"])
     funding = only(c["finance"].inbox(), "funding", r4["id"])
-    money = {"amount": "5000.00", "voucher_no": "PZ-M-4", "transferred_on": "2026-01-05"}
+    money = {"amount": "5000.00", "voucher_no": "PZ-M-4", "transferred_on": TODAY}
     assert c["finance"].complete(funding["id"], money).status_code == 200  # work is next
     r5 = new_request(c["dept.rs"], ["TB-HM-02"])
     cancel = new_request(dept, ["TB-RG-05", "TB-RG-06"])
@@ -391,6 +399,7 @@ def test_only_its_officers_launch_requests_for_a_department(matrix, actor):
         "item_code": "A01",
         "community_codes": ["TB-XL-05"],
         "amount": "100.00",
+        "due_date": "2099-12-31",
         "department_code": "TB-D-RS",
     }
     r = matrix.call(actor, "POST", "/requests", json=body)

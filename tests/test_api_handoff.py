@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
 import pytest
 import requests
 
@@ -10,13 +13,20 @@ from .live import Client
 pytestmark = pytest.mark.slow
 
 
+def today() -> str:
+    """The servers run on the real clock: today in Beijing."""
+    return datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
+
+
 def only(tasks: list[dict], key: str, request_id: int) -> dict:
     mine = [t for t in tasks if t["key"] == key and t["request_id"] == request_id]
     assert len(mine) == 1, (key, tasks)
     return mine[0]
 
 
-def new_request(dept: Client, communities: list[str], amount: str = "5000.00", item="A01"):
+def new_request(
+    dept: Client, communities: list[str], amount: str = "5000.00", item="A01", **fields
+):
     r = dept.post(
         "/requests",
         {
@@ -26,6 +36,7 @@ def new_request(dept: Client, communities: list[str], amount: str = "5000.00", i
             "community_codes": communities,
             "amount": amount,
             "due_date": "2099-12-31",
+            **fields,
         },
     )
     assert r.status_code == 201, r.text
@@ -94,22 +105,25 @@ def test_full_handoff_as_five_roles_with_refusals(live):
     assert [t for t in committee.inbox() if t["request_id"] == rid and t["key"] == "work"] == []
     funding = only(finance.inbox(), "funding", rid)
     wrong = finance.complete(
-        funding["id"], {"amount": "12345.00", "voucher_no": "PZ-1", "transferred_on": "2026-01-05"}
+        funding["id"], {"amount": "12345.00", "voucher_no": "PZ-1", "transferred_on": today()}
     )
     assert wrong.status_code == 422 and "amount" in wrong.json()["error"]["fields"]
-    ok = finance.complete(
-        funding["id"],
-        {"amount": "12345.67", "voucher_no": "PZ-2026-001", "transferred_on": "2026-01-05"},
-    )
+    transfer = {"amount": "12345.67", "voucher_no": "PZ-2026-001"}
+    # a transfer before the request existed, or in the future, cannot have happened
+    day_before = (datetime.fromisoformat(today()) - timedelta(days=1)).date().isoformat()
+    day_after = (datetime.fromisoformat(today()) + timedelta(days=1)).date().isoformat()
+    for day in (day_before, day_after):
+        r = finance.complete(funding["id"], {**transfer, "transferred_on": day})
+        assert r.status_code == 422 and set(r.json()["error"]["fields"]) == {"transferred_on"}
+    ok = finance.complete(funding["id"], {**transfer, "transferred_on": today()})
     assert ok.status_code == 200, ok.text
 
     work = only(committee.inbox(), "work", rid)
-    assert (
-        committee.complete(
-            work["id"], {"report": "已完成入户调查 120 户", "completed_on": "2026-01-10"}
-        ).status_code
-        == 200
-    )
+    report = {"report": "已完成入户调查 120 户"}
+    for day in (day_before, day_after):
+        r = committee.complete(work["id"], {**report, "completed_on": day})
+        assert r.status_code == 422 and set(r.json()["error"]["fields"]) == {"completed_on"}
+    assert committee.complete(work["id"], {**report, "completed_on": today()}).status_code == 200
     acceptance = only(dept.inbox(), "acceptance", rid)
     assert dept.complete(acceptance["id"], {"decision": "accept"}).status_code == 200
     evaluation = only(rg.inbox(), "evaluation", rid)
@@ -149,6 +163,40 @@ def test_negative_item_is_blocked_at_once(live):
     assert [(i["state"], i["outcome"]) for i in body["instances"]] == [
         ("completed", "blocked_negative_list")
     ]
+
+
+def test_forbidden_certificates_and_negative_terms_are_blocked_at_once(live):
+    dept = Client(live.base, "dept.mz")
+    body = new_request(dept, ["TB-RG-05"], item="C12", title="开具无犯罪记录证明")
+    assert [(i["state"], i["outcome"]) for i in body["instances"]] == [
+        ("completed", "blocked_forbidden_certificate")
+    ]
+    body = new_request(dept, ["TB-RG-05"], item=None, title="招 商 引 资")
+    (blocked,) = body["instances"]
+    assert (blocked["state"], blocked["outcome"]) == ("completed", "blocked_negative_list")
+    data = dept.get(f"/instances/{blocked['id']}").json()["data"]
+    assert (data["negative_term"], data["negative_item"]) == ("招商引资", "N01")
+    # the same words under a listed code go to district review, flagged
+    body = new_request(dept, ["TB-RG-05"], item="A06", title="招商引资")
+    (flagged,) = body["instances"]
+    assert flagged["state"] == "running"
+    rg = Client(live.base, "street.rg")
+    review = only(rg.inbox(), "street_review", body["id"])
+    assert rg.get(f"/tasks/{review['id']}").json()["data"]["negative_term"] == "招商引资"
+    assert rg.complete(review["id"], {"decision": "approve"}).status_code == 200
+    reviewer = Client(live.base, "reviewer")
+    district = only(reviewer.inbox(), "district_review", body["id"])
+    assert reviewer.get(f"/tasks/{district['id']}").json()["data"]["negative_term"] == "招商引资"
+
+
+def test_a_request_needs_a_due_date_that_leaves_review_and_funding(live):
+    dept = Client(live.base, "dept.mz")
+    base = {"title": "低保复核", "item_code": "A01", "community_codes": ["TB-RG-05"]}
+    for due in ({}, {"due_date": None}, {"due_date": today()}):
+        r = dept.post("/requests", {**base, "amount": "100.00", **due})
+        assert r.status_code == 422, r.text
+        message = r.json()["error"]["fields"]["due_date"]
+        assert "15" in message and "10" in message and "earliest allowed is 20" in message
 
 
 def test_unclaim_delegate_and_cancel(live):

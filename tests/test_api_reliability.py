@@ -91,6 +91,7 @@ def test_idempotent_retry_returns_first_answer(busy):
         "item_code": "A01",
         "community_codes": ["TB-HM-03"],
         "amount": "100.00",
+        "due_date": "2099-12-31",
     }
     first = dept.post("/requests", payload, headers={"Idempotency-Key": key})
     again = dept.post("/requests", payload, headers={"Idempotency-Key": key})

@@ -217,3 +217,65 @@ def test_renderer_marks_progress(bpmn_file):
     groups = {e.get("id"): e.get("class", "") for e in drawn.iter() if e.get("id")}
     assert "state-done" in groups[f"el-{start}"]
     assert "state-active" in groups[f"el-{first_task}"]
+
+
+# --- the handoff's own drawing ----------------------------------------------------------------
+
+
+def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
+
+
+def test_the_handoff_screens_three_blocked_outcomes_drawn_beside_the_gateway():
+    _xml, root, process = _load(BPMN_DIR / "handoff.bpmn")
+    flows = [f for f in process.findall("bpmn:sequenceFlow", NS) if f.get("sourceRef") == "screen"]
+    ends = [
+        "end_blocked_negative_list",
+        "end_blocked_forbidden_certificate",
+        "end_blocked_unfunded",
+    ]
+    assert sorted(f.get("targetRef") for f in flows) == sorted([*ends, "street_review"])
+    default = process.find("bpmn:exclusiveGateway[@id='screen']", NS).get("default")
+    assert default == "flow_screen_pass"  # to street review; the blocked ways are conditions
+    conditional = [f for f in flows if f.get("id") != default]
+    assert all(f.find("bpmn:conditionExpression", NS) is not None for f in conditional)
+    lane = process.find(".//bpmn:lane[@id='Lane_department']", NS)
+    assert set(ends) <= {ref.text for ref in lane.findall("bpmn:flowNodeRef", NS)}
+
+    shapes = {s.get("bpmnElement"): s for s in root.iter(f"{{{NS['bpmndi']}}}BPMNShape")}
+    boxes = {ref: _bounds(shape) for ref, shape in shapes.items()}
+    labels = {
+        ref: _bounds(label)
+        for ref, shape in shapes.items()
+        if (label := shape.find("bpmndi:BPMNLabel", NS)) is not None
+    }
+    for edge in root.iter(f"{{{NS['bpmndi']}}}BPMNEdge"):
+        label = edge.find("bpmndi:BPMNLabel", NS)
+        if label is not None:
+            labels[edge.get("bpmnElement")] = _bounds(label)
+    # one column right of the gateway, one under the other
+    column = [boxes[e] for e in ends]
+    assert len({x for x, _y, _w, _h in column}) == 1 and column[0][0] > sum(boxes["screen"][::2])
+    # the new end event and its flow: labelled, clear of every other shape and label
+    for ref in ("end_blocked_forbidden_certificate", "flow_screen_forbidden_certificate"):
+        assert ref in labels, ref
+        others = [b for r, b in boxes.items() if r != ref and not r.startswith(("Lane_", "Part"))]
+        others += [b for r, b in labels.items() if r != ref]
+        assert not any(_overlap(labels[ref], b) for b in others), ref
+    assert not any(
+        _overlap(boxes["end_blocked_forbidden_certificate"], b)
+        for r, b in boxes.items()
+        if r != "end_blocked_forbidden_certificate" and not r.startswith(("Lane_", "Part"))
+    )
+
+
+def test_the_due_date_periods_are_the_diagrams():
+    from handoff import requests as handoff
+
+    _xml, _root, process = _load(BPMN_DIR / "handoff.bpmn")
+    timers = {
+        e.get("attachedToRef"): e.find(".//bpmn:timeDate", NS).text
+        for e in process.findall(".//bpmn:boundaryEvent", NS)
+    }
+    assert timers["street_review"] == f"add_working_days(now(), {handoff.STREET_REVIEW_DAYS})"
+    assert timers["funding"] == f"add_working_days(now(), {handoff.FUNDING_DAYS})"

@@ -55,7 +55,7 @@ from schemathesis.specs.openapi.checks import (
 
 from .conftest import BACKENDS, _fresh_postgres_database, _postgres_url
 from .live import Client, LiveServer, prepare_database
-from .test_api_handoff import new_request, only
+from .test_api_handoff import new_request, only, today
 
 pytestmark = pytest.mark.slow
 
@@ -125,10 +125,10 @@ def _build_handoffs(base: str) -> dict[str, list]:
         task = only(client.inbox(), key, done["id"])
         assert client.complete(task["id"], {"decision": "sign"}).status_code == 200
     funding = only(finance.inbox(), "funding", done["id"])
-    money = {"amount": "1200.50", "voucher_no": "PZ-F-1", "transferred_on": "2026-01-05"}
+    money = {"amount": "1200.50", "voucher_no": "PZ-F-1", "transferred_on": today()}
     assert finance.complete(funding["id"], money).status_code == 200
     work = only(committee.inbox(), "work", done["id"])
-    report = {"report": "完成", "completed_on": "2026-01-10"}
+    report = {"report": "完成", "completed_on": today()}
     assert committee.complete(work["id"], report).status_code == 200
     acceptance = only(dept.inbox(), "acceptance", done["id"])
     assert dept.complete(acceptance["id"], {"decision": "accept"}).status_code == 200
@@ -141,7 +141,12 @@ def _build_handoffs(base: str) -> dict[str, list]:
     # 3. an unlisted item (no catalog code: nulls in the answers), 4. a blocked one, 5. cancelled
     unlisted = dept.post(
         "/requests",
-        {"title": "清单外事项", "community_codes": ["TB-RG-04"], "amount": "300.00"},
+        {
+            "title": "清单外事项",
+            "community_codes": ["TB-RG-04"],
+            "amount": "300.00",
+            "due_date": "2099-12-31",
+        },
     )
     assert unlisted.status_code == 201, unlisted.text
     negative = dept.get("/catalog/items", params={"category": "negative"}).json()["items"][0]
@@ -522,7 +527,12 @@ def test_task_form_data_of_the_wrong_shape_is_a_422(world):
     created = _http(world).post(
         api + "/requests",
         # no catalog item: the fuzzer may have changed or retired any of them
-        json={"title": "表单测试", "community_codes": ["TB-RG-06"], "amount": "9.00"},
+        json={
+            "title": "表单测试",
+            "community_codes": ["TB-RG-06"],
+            "amount": "9.00",
+            "due_date": "2099-12-31",
+        },
     )
     assert created.status_code == 201, created.text
     rg = _http(world, "street")

@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from handoff import catalog
 from handoff import queries as handoff_queries
 from handoff import requests as handoff
-from handoff.models import Agreement, HandoffInstance, LedgerEntry, Request, Signature
+from handoff.models import Agreement, CatalogItem, HandoffInstance, LedgerEntry, Request, Signature
 from handoff.requests import RequestInput
 from workflows import clock, queries, service
 from workflows.db import Database
@@ -81,14 +82,18 @@ def new_request(
     communities: tuple[str, ...] = ("TB-RG-01",),
     title: str = "低保对象入户调查",
     who: str = "dept.mz",
+    description: str = "对辖区低保对象开展入户调查",
+    legal_basis: str = "",
+    due_date: str | None = "2099-12-31",
 ) -> int:
     payload = RequestInput(
         title=title,
         item_code=item,
-        description="对辖区低保对象开展入户调查",
+        description=description,
+        legal_basis=legal_basis,
         community_codes=list(communities),
         amount=amount,
-        due_date="2099-12-31",
+        due_date=due_date,
     )
     return handoff.create_request(db, actor(who), payload)
 
@@ -267,6 +272,161 @@ def test_blocked_request_to_several_communities_blocks_each(db, actor):
     assert [(r.status, r.outcome) for r in rows] == [("completed", "blocked_negative_list")] * 2
     with db.read() as session:
         assert session.scalar(select(func.count()).select_from(Task)) == 0
+
+
+# --- 1b. forbidden certificates; the negative list by what a request says ---------------------
+
+
+@pytest.mark.parametrize(("item", "amount"), [("C12", "500.00"), ("C12", "0"), ("C14", "0")])
+def test_forbidden_certificate_is_blocked_at_once(db, actor, item, amount):
+    request_id = new_request(db, actor, item=item, amount=amount, title="为居民开具证明")
+    row = only_instance(db, request_id)
+    assert_finished(db, row.id, "blocked_forbidden_certificate")
+    assert tasks(db, row.id, status=None) == []
+    assert agreement_of(db, row.id) is None
+    assert ledger(db, row.id)["entries"] == []
+    with db.read() as session:
+        assert session.get(Request, request_id).item_category == "certificate_forbidden"
+    assert inbox(db, actor("street.rg")) == [] and inbox(db, actor("reviewer")) == []
+
+
+def test_an_allowed_certificate_is_not_blocked(db, actor):
+    instance_id = start_at(db, actor, "street_review", item="C01", amount="0", title="居住证明")
+    assert instance(db, instance_id).status == "running"
+
+
+def screened(db, actor, instance_id: int) -> dict[str, str]:
+    data = data_of(db, actor, instance_id)
+    return {k: data[k] for k in ("negative_term", "negative_item", "negative_field")}
+
+
+@pytest.mark.parametrize(
+    ("field", "text", "term", "item"),
+    [
+        ("title", "招商引资", "招商引资", "N01"),  # the case, unlisted
+        ("title", "完成招 商 引 资任务", "招商引资", "N01"),  # spaces do not hide it
+        ("title", "招商·引资（三季度）", "招商引资", "N01"),  # nor punctuation
+        ("title", "招商\u3000引资", "招商引资", "N01"),  # nor a full-width space
+        ("description", "协助开展行政执法检查", "行政执法", "N04"),  # the longest term found
+        ("description", "对违规摊点处以罚款", "罚款", "N04"),
+        ("legal_basis", "《国有土地上房屋征收与补偿条例》组织拆迁", "拆迁", "N05"),
+        ("description", "落实代征税款任务", "代征税款", "N02"),
+        ("title", "背街小巷环境整治", "环境整治", "N08"),  # 民发〔2015〕136号, now listed
+        ("description", "社区承担城市管理任务", "城市管理", "N09"),
+    ],
+)
+def test_unlisted_request_naming_a_negative_term_is_blocked(db, actor, field, text, term, item):
+    fields = {"title": "社区事务", "description": "", "legal_basis": "", field: text}
+    request_id = new_request(db, actor, item=None, amount="3000.00", **fields)
+    row = only_instance(db, request_id)
+    assert_finished(db, row.id, "blocked_negative_list")
+    assert tasks(db, row.id, status=None) == []
+    assert screened(db, actor, row.id) == {
+        "negative_term": term,
+        "negative_item": item,
+        "negative_field": field,
+    }
+    with db.read() as session:
+        created = session.scalar(select(AuditEvent).where(AuditEvent.action == "request.created"))
+    assert (created.detail["negative_term"], created.detail["negative_item"]) == (term, item)
+
+
+def test_unlisted_request_naming_a_term_without_money_is_blocked_as_negative(db, actor):
+    request_id = new_request(db, actor, item=None, amount="0", title="协税护税")
+    assert_finished(db, only_instance(db, request_id).id, "blocked_negative_list")
+
+
+def test_listed_request_naming_a_negative_term_goes_to_district_review(db, actor):
+    # the case: 招商引资 filed under the listed code A06 used to skip district review
+    instance_id = start_at(db, actor, "street_review", item="A06", title="招商引资")
+    assert screened(db, actor, instance_id) == {
+        "negative_term": "招商引资",
+        "negative_item": "N01",
+        "negative_field": "title",
+    }
+    do(db, actor, instance_id, "street_review", {"decision": "approve"})
+    assert open_keys(db, instance_id) == ["district_review"]
+    (review,) = inbox(db, actor("reviewer"))
+    with db.read() as session:
+        detail = queries.task_detail(session, actor("reviewer"), review.id)
+    assert detail["data"]["negative_term"] == "招商引资"  # the flag the reviewer sees
+    do(db, actor, instance_id, "district_review", {"decision": "reject", "comment": "属负面清单"})
+    assert_finished(db, instance_id, "rejected")
+
+
+def test_listed_request_flagged_by_a_term_may_still_be_approved(db, actor):
+    instance_id = start_at(
+        db, actor, "street_review", item="A04", description="配合司法所开展社区矫正执法宣传"
+    )
+    assert screened(db, actor, instance_id)["negative_term"] == "执法"
+    walk_to(db, actor, instance_id, None)
+    assert_finished(db, instance_id, "completed")
+    assert count_tasks(db, instance_id, "district_review") == 1
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "低保对象入户调查",
+        "招商银行代发高龄津贴核对",  # a bank, not 招商
+        "城乡居民医疗保险参保动员",  # 保险, not 商业保险
+        "拆",  # one character is never a term
+    ],
+)
+def test_text_without_a_negative_term_is_not_flagged(db, actor, title):
+    instance_id = start_at(db, actor, "street_review", item="A01", title=title)
+    assert screened(db, actor, instance_id) == {
+        "negative_term": "",
+        "negative_item": "",
+        "negative_field": "",
+    }
+    do(db, actor, instance_id, "street_review", {"decision": "approve"})
+    assert set(open_keys(db, instance_id)) == SIGN_KEYS  # listed and clean: no district review
+
+
+def test_the_terms_of_the_negative_list_in_force_on_the_request_date(db, actor):
+    title = "完成年度创收指标"
+    first = only_instance(db, new_request(db, actor, item=None, title=title))
+    assert instance(db, first.id).status == "running"  # no term yet
+
+    with db.write() as session:
+        entry = catalog.set_terms(session, "N03", ["经济创收", "创收指标"], handoff.today())
+        assert entry.terms == ["经济创收", "创收指标"]
+    second = only_instance(db, new_request(db, actor, item=None, title=title))
+    assert_finished(db, second.id, "blocked_negative_list")
+    assert screened(db, actor, second.id)["negative_term"] == "创收指标"
+
+    with db.write() as session:  # the entry no longer in force: its words are not screened
+        session.scalar(select(CatalogItem).where(CatalogItem.code == "N03")).active = False
+    try:
+        third = only_instance(db, new_request(db, actor, item=None, title=title))
+        assert instance(db, third.id).status == "running"
+    finally:
+        with db.write() as session:
+            entry = session.scalar(select(CatalogItem).where(CatalogItem.code == "N03"))
+            entry.active, entry.terms = True, ["经济创收"]
+
+
+def test_a_revision_may_not_bring_in_a_negative_term(db, actor):
+    instance_id = start_at(db, actor, "street_review")
+    do(db, actor, instance_id, "street_review", {"decision": "revise", "comment": "请补充"})
+    fields = refused(db, actor, instance_id, "revise", {"title": "低保调查暨招 商引资"})
+    assert set(fields) == {"title"} and "招商引资" in fields["title"] and "N01" in fields["title"]
+    fields = refused(db, actor, instance_id, "revise", {"description": "兼顾协税护税"})
+    assert set(fields) == {"description"}
+    fields = refused(db, actor, instance_id, "revise", {"legal_basis": "城市管理相关规定"})
+    assert set(fields) == {"legal_basis"}
+    do(db, actor, instance_id, "revise", {"title": "低保入户调查（修订）"})
+    assert open_keys(db, instance_id) == ["street_review"]
+    assert screened(db, actor, instance_id)["negative_term"] == ""
+
+
+def test_a_flagged_request_may_be_revised_and_stays_flagged(db, actor):
+    instance_id = start_at(db, actor, "street_review", item="A06", title="招商引资对接")
+    do(db, actor, instance_id, "street_review", {"decision": "revise", "comment": "请说明"})
+    do(db, actor, instance_id, "revise", {"description": "招商引资项目用工登记"})
+    do(db, actor, instance_id, "street_review", {"decision": "approve"})
+    assert open_keys(db, instance_id) == ["district_review"]
 
 
 # --- 2. fan-out: one request, one handoff per community -----------------------------------------
@@ -607,6 +767,71 @@ def test_self_governance_item_without_money_skips_funding(db, actor):
     assert count_tasks(db, instance_id, "funding") == 0
     money = ledger(db, instance_id)
     assert (money["entries"], money["outstanding_fen"]) == ([], 0)
+
+
+# --- 6b. dates that cannot be --------------------------------------------------------------
+
+
+def test_a_request_needs_a_due_date_that_leaves_review_and_funding(db, actor):
+    # a Thursday before the Mid-Autumn Festival and National Day
+    start = datetime(2026, 9, 24, 10, 0, tzinfo=SHANGHAI)
+    clock.freeze(start)
+    earliest = add_working_days(start, 15 + 10).astimezone(SHANGHAI).date()
+    assert earliest.isoformat() == "2026-11-05"  # six weeks: the holidays do not count
+    for due in (None, "", "2026-09-24", (earliest - timedelta(days=1)).isoformat()):
+        with pytest.raises(FormErrors) as err:
+            new_request(db, actor, due_date=due)
+        message = err.value.fields["due_date"]
+        assert earliest.isoformat() in message, message
+        assert "15" in message and "10" in message
+    with db.read() as session:
+        assert session.scalar(select(func.count()).select_from(Request)) == 0
+    request_id = new_request(db, actor, due_date=earliest.isoformat())
+    assert only_instance(db, request_id).status == "running"
+
+    # without money there is no funding period: street review only
+    review_only = add_working_days(start, 15).astimezone(SHANGHAI).date()
+    with pytest.raises(FormErrors) as err:
+        new_request(db, actor, item="S01", amount="0", due_date=None)
+    assert review_only.isoformat() in err.value.fields["due_date"]
+    too_soon = (review_only - timedelta(days=1)).isoformat()
+    with pytest.raises(FormErrors):
+        new_request(db, actor, item="S01", amount="0", due_date=too_soon)
+    new_request(db, actor, item="S01", amount="0", due_date=review_only.isoformat())
+
+
+def test_a_revised_due_date_leaves_the_periods_too(db, actor):
+    start = datetime(2026, 11, 2, 10, 0, tzinfo=SHANGHAI)
+    clock.freeze(start)
+    instance_id = start_at(db, actor, "street_review")
+    do(db, actor, instance_id, "street_review", {"decision": "revise", "comment": "期限太紧"})
+    earliest = add_working_days(start, 25).astimezone(SHANGHAI).date()
+    fields = refused(
+        db, actor, instance_id, "revise", {"due_date": (earliest - timedelta(days=1)).isoformat()}
+    )
+    assert set(fields) == {"due_date"} and earliest.isoformat() in fields["due_date"]
+    do(db, actor, instance_id, "revise", {"due_date": earliest.isoformat()})
+    assert data_of(db, actor, instance_id)["due_date"] == earliest.isoformat()
+
+
+def test_transfer_and_completion_lie_between_the_request_and_today(db, actor):
+    clock.freeze(datetime(2026, 11, 2, 10, 0, tzinfo=SHANGHAI))
+    instance_id = start_at(db, actor, "funding")
+    assert data_of(db, actor, instance_id)["requested_on"] == "2026-11-02"
+    clock.freeze(datetime(2026, 11, 5, 10, 0, tzinfo=SHANGHAI))
+    good = {"amount": "5000.00", "voucher_no": "PZ-2026-0077"}
+    for day in ("2026-11-01", "2025-12-31", "2026-11-06"):
+        fields = refused(db, actor, instance_id, "funding", {**good, "transferred_on": day})
+        assert set(fields) == {"transferred_on"}, day
+    early = {**good, "transferred_on": "2026-11-01"}
+    assert "2026-11-02" in refused(db, actor, instance_id, "funding", early)["transferred_on"]
+    do(db, actor, instance_id, "funding", {**good, "transferred_on": "2026-11-02"})
+
+    for day in ("2026-11-01", "2026-11-06"):
+        fields = refused(db, actor, instance_id, "work", {"report": "完成", "completed_on": day})
+        assert set(fields) == {"completed_on"}, day
+    do(db, actor, instance_id, "work", {"report": "完成", "completed_on": "2026-11-05"})
+    assert open_keys(db, instance_id) == ["acceptance"]
 
 
 # --- 7. work, acceptance with rework, evaluation ------------------------------------------------

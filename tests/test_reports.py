@@ -14,6 +14,7 @@ The history (dates in Asia/Shanghai; the period asked about is [2026-03-01, 2026
     R9  区民政局  A01 100.00             铁东社区            cancelled after 1 h
     R8  区人社局  A03 2000.00            新华社区            signed, funding open (then overdue)
     R7  区民政局  A01 800.00             海明社区            street review open, overdue, escalated
+    R10 区民政局  C12 certificate_forbidden, 0  新立社区  blocked_forbidden_certificate
 """
 
 from __future__ import annotations
@@ -142,6 +143,7 @@ def build(db, actor) -> History:
     clock.freeze(T0)
     h.request("R1", "TB-D-MZ", "N01", "5000.00", ["TB-RG-01"])
     h.request("R2", "TB-D-RS", "A01", "0", ["TB-RG-02", "TB-HM-01"])
+    h.request("R10", "TB-D-MZ", "C12", "0", ["TB-XL-01"])  # 无犯罪记录证明
 
     h.request("R3", "TB-D-MZ", "A01", "1000.00", ["TB-RG-01"])
     rg01 = {"community": "TB-RG-01", "department": "TB-D-MZ"}
@@ -223,6 +225,7 @@ def counts(row) -> dict[str, Any]:
         "instances",
         "blocked",
         "blocked_negative_list",
+        "blocked_forbidden_certificate",
         "blocked_unfunded",
         "rejected",
         "refused",
@@ -246,8 +249,12 @@ def figures(requests, instances, **kw) -> dict[str, Any]:
     out = {
         "requests": requests,
         "instances": instances,
-        "blocked": kw.get("blocked_negative_list", 0) + kw.get("blocked_unfunded", 0),
+        "blocked": sum(
+            kw.get(k, 0)
+            for k in ("blocked_negative_list", "blocked_forbidden_certificate", "blocked_unfunded")
+        ),
         "blocked_negative_list": 0,
+        "blocked_forbidden_certificate": 0,
         "blocked_unfunded": 0,
         "rejected": 0,
         "refused": 0,
@@ -269,9 +276,10 @@ def figures(requests, instances, **kw) -> dict[str, Any]:
 
 
 TOTALS = figures(
-    9,
     10,
+    11,
     blocked_negative_list=1,
+    blocked_forbidden_certificate=1,
     blocked_unfunded=2,
     rejected=1,
     refused=1,
@@ -287,9 +295,10 @@ TOTALS = figures(
     avg_score=82.5,
 )
 MZ = figures(
-    6,
-    6,
+    7,
+    7,
     blocked_negative_list=1,
+    blocked_forbidden_certificate=1,
     rejected=1,
     refused=1,
     completed=1,
@@ -334,6 +343,7 @@ XH = figures(
     1, 1, running=1, agreed="2000.00", outstanding="2000.00", overdue_now=1, overdue_tasks=1
 )
 TD = figures(1, 1, cancelled=1)
+XL = figures(1, 1, blocked_forbidden_certificate=1)
 # (tasks, completed, ever overdue, overdue now, median hours, p90 hours), whole district
 STAGES = {
     # completed reviews took 2 (R3), 4 (R4), 1 (R5), 3 (R6), 1 (R8) hours; R7's is open and
@@ -391,6 +401,7 @@ def test_every_figure_for_the_district(db, actor, history):
     assert counts(streets["TB-HM"]) == HM
     assert counts(streets["TB-XH"]) == XH
     assert counts(streets["TB-TD"]) == TD
+    assert counts(streets["TB-XL"]) == XL
     assert counts(streets["TB-MR"]) == figures(0, 0)
 
     communities = by_code(report["by_community"])
@@ -402,6 +413,7 @@ def test_every_figure_for_the_district(db, actor, history):
         "TB-HM-02": 1,
         "TB-XH-01": 1,
         "TB-TD-01": 1,
+        "TB-XL-01": 1,
     }
     assert counts(communities["TB-RG-02"]) == figures(
         2,
@@ -416,10 +428,11 @@ def test_every_figure_for_the_district(db, actor, history):
     )
     # the rows add up to the totals (requests excepted: R2 spans two streets)
     for grouping in ("by_department", "by_street", "by_community"):
-        assert sum(r["instances"] for r in report[grouping]) == 10
+        assert sum(r["instances"] for r in report[grouping]) == 11
         assert sum(r["completed"] for r in report[grouping]) == 2
-    assert sum(r["requests"] for r in report["by_street"]) == 10  # R2 in RG and HM
-    assert sum(r["requests"] for r in report["by_department"]) == 9
+        assert sum(r["blocked_forbidden_certificate"] for r in report[grouping]) == 1
+    assert sum(r["requests"] for r in report["by_street"]) == 11  # R2 in RG and HM
+    assert sum(r["requests"] for r in report["by_department"]) == 10
 
 
 def test_stage_durations_per_group(db, actor, history):
@@ -482,12 +495,12 @@ def test_hold_days_per_party(db, actor, history):
 
 def test_period_bounds_are_shanghai_days(db, actor, history):
     everything = summary(db, actor, period=reports.Period())
-    assert everything["totals"]["requests"] == 10  # R0 too
+    assert everything["totals"]["requests"] == 11  # R0 too
     assert everything["totals"]["blocked_negative_list"] == 2
     march = summary(db, actor, period=reports.Period(date(2026, 2, 28), date(2026, 3, 1)))
     assert march["totals"]["requests"] == 1  # R0 at 23:59:59 on the 28th, Beijing time
     after = summary(db, actor, period=reports.Period(date(2026, 3, 2), None))
-    assert after["totals"]["requests"] == 9
+    assert after["totals"]["requests"] == 10
     with pytest.raises(Invalid):
         reports.Period(date(2026, 3, 2), date(2026, 3, 2))
 
@@ -551,7 +564,7 @@ def test_department_sees_its_own_requests(db, actor, history):
     assert report["scope"] == "own"
     assert counts(report["totals"]) == MZ
     assert [r["code"] for r in report["by_department"]] == ["TB-D-MZ"]
-    assert [r["code"] for r in report["by_street"]] == ["TB-HM", "TB-RG", "TB-TD"]
+    assert [r["code"] for r in report["by_street"]] == ["TB-HM", "TB-RG", "TB-TD", "TB-XL"]
     # another department's figures are not theirs to see
     assert summary(db, actor, "dept.mz", department="TB-D-RS")["totals"]["instances"] == 0
     assert summary(db, actor, "dept.sf")["totals"]["instances"] == 0
@@ -577,8 +590,8 @@ def test_cached_reports_follow_the_data(db, actor, history):
     first = cached()
     assert counts(first["totals"]) == TOTALS
     first["totals"]["instances"] = -1  # callers get their own copy
-    assert cached()["totals"]["instances"] == 10
-    assert cached("dept.mz")["totals"]["instances"] == 6  # keyed by what the reader may see
+    assert cached()["totals"]["instances"] == 11
+    assert cached("dept.mz")["totals"]["instances"] == 7  # keyed by what the reader may see
     # R8's money arrives: a new ledger entry, a new version, new figures at once
     (r8,) = history.instances["R8"]
     history.step("R8", "funding", 1, community="TB-XH-01", department="TB-D-RS")
@@ -615,7 +628,8 @@ def drill_ids(db, actor, who="reviewer", period=PERIOD, filters=None, **drill) -
 def test_drill_down_matches_the_numbers(db, actor, history):
     ids = history.instances
     assert drill_ids(db, actor, outcome="blocked_unfunded") == sorted(ids["R2"])
-    assert drill_ids(db, actor, outcome="blocked") == sorted(ids["R1"] + ids["R2"])
+    assert drill_ids(db, actor, outcome="blocked_forbidden_certificate") == ids["R10"]
+    assert drill_ids(db, actor, outcome="blocked") == sorted(ids["R1"] + ids["R2"] + ids["R10"])
     assert drill_ids(db, actor, outcome="running") == sorted(ids["R7"] + ids["R8"])
     assert drill_ids(db, actor, outcome="cancelled") == ids["R9"]
     assert drill_ids(db, actor, figure="outstanding") == ids["R8"]
@@ -624,8 +638,8 @@ def test_drill_down_matches_the_numbers(db, actor, history):
     assert drill_ids(db, actor, figure="overdue", key="funding") == sorted(ids["R6"] + ids["R8"])
     assert drill_ids(db, actor, figure="evaluated") == sorted(ids["R5"] + ids["R6"])
     assert drill_ids(db, actor, figure="work_before_money") == []
-    assert len(drill_ids(db, actor)) == 10
-    assert len(drill_ids(db, actor, period=reports.Period())) == 11
+    assert len(drill_ids(db, actor)) == 11
+    assert len(drill_ids(db, actor, period=reports.Period())) == 12
     assert drill_ids(db, actor, filters={"street": "TB-HM"}, outcome="blocked_unfunded") == [
         ids["R2"][1]
     ]
@@ -739,7 +753,12 @@ def test_csv_export_parses_back(app, history):
     )
     assert rs["平均评分"] == "75.0"
     total = table[("合计", "")]
-    assert (total["委托申请数"], total["被拦截"], total["经费未到先开工"]) == ("9", "3", "0")
+    assert (total["委托申请数"], total["被拦截"], total["经费未到先开工"]) == ("10", "4", "0")
+    blocked = ("负面清单拦截", "不得出具证明拦截", "无经费拦截")
+    assert [total[k] for k in blocked] == ["1", "1", "2"]
+    mz = table[("部门", "TB-D-MZ")]
+    assert (mz["负面清单拦截"], mz["不得出具证明拦截"]) == ("1", "1")
+    assert header.index("不得出具证明拦截") == header.index("负面清单拦截") + 1
     assert total["协议金额（元）"] == "8234.57"
     assert table[("街道", "TB-HM")]["街道平均压件天数"] == "20.19"
 
@@ -772,6 +791,8 @@ def test_xlsx_export_parses_back(app, history):
     assert len(rows) == 10  # 9 departments and the totals
     rs = rows["TB-D-RS"]
     assert (rs["委托申请数"], rs["无经费拦截"], rs["被拦截"]) == (3, 2, 2)
+    mz = rows["TB-D-MZ"]
+    assert (mz["负面清单拦截"], mz["不得出具证明拦截"], mz["被拦截"]) == (1, 1, 2)
     assert rs["协议金额（元）"] == pytest.approx(7000.01, abs=1e-9)
     assert round(rs["待拨付（元）"] * 100) == 200000
     money_cell = sheet.cell(
@@ -814,6 +835,18 @@ def test_dashboard_answers_the_two_questions(app, db, history):
     assert "/reports/requests?" in body
     assert "outcome=blocked_unfunded" in body and "department=TB-D-RS" in body
     assert "¥8,234.57" in body
+    # forbidden certificates are counted next to the negative list, and drill down
+    tiles = re.search(r'<ul class="tiles" id="totals">.*?</ul>', body, re.S).group(0)
+    figures_shown = re.findall(r'data-figure="([a-z_]+)">([^<]*)<', tiles)
+    names = [name for name, _ in figures_shown]
+    assert names.index("blocked_forbidden_certificate") == names.index("blocked_negative_list") + 1
+    assert dict(figures_shown)["blocked_forbidden_certificate"] == "1"
+    assert "不得出具证明拦截" in tiles
+    assert "outcome=blocked_forbidden_certificate" in body
+    forbidden = text(
+        browser.get(f"/reports/requests?{QUERY}&outcome=blocked_forbidden_certificate")
+    )
+    assert "新立社区" in forbidden and "R10 委托" in forbidden and "R1 委托" not in forbidden
 
     drill = browser.get(f"/reports/requests?{QUERY}&outcome=blocked_unfunded")
     assert drill.status_code == 200
@@ -822,6 +855,7 @@ def test_dashboard_answers_the_two_questions(app, db, history):
 
     english = text(browser.get(f"/reports?{QUERY}&lang=en"))
     assert "Which department hands down the most unfunded work" in english
+    assert "blocked: certificate communities may not issue" in english
 
     xlsx = browser.get(f"/reports/summary.xlsx?{QUERY}")
     assert xlsx.status_code == 200 and xlsx.get_data()[:2] == b"PK"

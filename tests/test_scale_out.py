@@ -55,6 +55,7 @@ class Load:
                         "title": f"扩展测试 {n}",
                         "item_code": "A01",
                         "amount": "100.00",
+                        "due_date": "2099-12-31",
                         "community_codes": [f"{street}-0{1 + n % 5}"],
                     },
                 )

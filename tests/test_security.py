@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError
 
 from handoff import demo
 from handoff.models import LedgerEntry, Signature
+from handoff.requests import today as handoff_today
 from server import create_app
 from server.security import UnsafeConfiguration
 from workflows import accounts, audit, clock
@@ -466,17 +467,16 @@ def test_every_state_change_of_a_full_handoff_is_in_the_audit_log_with_its_actor
     for api, key in ((dept, "sign_department"), (rg, "sign_street"), (committee, "sign_committee")):
         api.complete(api.only(key, iid)["id"], {"decision": "sign"})
     funding = finance.only("funding", iid)
+    today = handoff_today().isoformat()  # a transfer or a report happens after the request
     finance.complete(
         funding["id"],
-        {"amount": "800.00", "voucher_no": "PZ-AUD-1", "transferred_on": "2026-01-05"},
+        {"amount": "800.00", "voucher_no": "PZ-AUD-1", "transferred_on": today},
     )
     work = committee.only("work", iid)
-    committee.complete(work["id"], {"report": "初稿", "completed_on": "2026-01-06"})
+    committee.complete(work["id"], {"report": "初稿", "completed_on": today})
     acceptance = dept.only("acceptance", iid)
     dept.complete(acceptance["id"], {"decision": "rework", "comment": "请补充照片"})
-    committee.complete(
-        committee.only("work", iid)["id"], {"report": "终稿", "completed_on": "2026-01-08"}
-    )
+    committee.complete(committee.only("work", iid)["id"], {"report": "终稿", "completed_on": today})
     dept.complete(dept.only("acceptance", iid)["id"], {"decision": "accept"})
     evaluation = rg.only("evaluation", iid)
     done = rg.complete(evaluation["id"], {"score": 88, "comment": "好"})

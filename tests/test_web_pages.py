@@ -389,6 +389,111 @@ def test_new_request_check_shows_negative_and_unfunded(app, db):
         assert s.scalar(select(func.count()).select_from(Request)) == 0
 
 
+def _term_warning(page: str) -> str:
+    match = re.search(r'<p class="warn" data-warn="term"[^>]*>(.*?)</p>', page, re.S)
+    assert match
+    return re.sub(r"<[^>]+>", "", match.group(1)).strip()
+
+
+def test_new_request_warns_of_negative_terms_and_forbidden_certificates(app, db):
+    dept = signed_in(app, "dept.mz")
+    page = text(dept.get("/requests/new"))
+    assert not _visible_warning(page, "term") and not _visible_warning(page, "forbidden")
+    # the page carries the negative list's terms for warning as one types (app.js)
+    spec = re.search(r"data-terms='([^']*)'", page).group(1)
+    assert '"招商引资"' in spec and '"环境整治"' in spec and '"招商银行"' in spec
+    assert 'data-unlisted="{field}含负面清单用语「{term}」' in page
+
+    check = {"amount": "1000.00", "action": "check"}
+    page = text(dept.post("/requests/new", {**check, "title": "完成招 商 引 资任务"}))
+    assert _visible_warning(page, "term") and not _visible_warning(page, "negative")
+    warning = _term_warning(page)
+    assert "事项标题" in warning and "「招商引资」" in warning and "N01" in warning
+    assert "直接拦截" in warning  # unlisted: blocked
+    assert 'data-warn="ok" hidden' in page
+
+    form = {**check, "title": "就业信息发布", "item_code": "A06", "description": "兼顾招商引资"}
+    page = text(dept.post("/requests/new", form))
+    warning = _term_warning(page)
+    assert "工作内容" in warning and "区准入办复核" in warning  # listed: district review
+
+    page = text(dept.post("/requests/new", {**check, "title": "招商银行代发核对"}))
+    assert not _visible_warning(page, "term") and "检查通过" in page
+
+    page = text(dept.post("/requests/new", {**check, "title": "开证明", "item_code": "C12"}))
+    assert _visible_warning(page, "forbidden") and "社区不得出具该证明" in page
+    assert not _visible_warning(page, "negative")
+
+    english = text(dept.post("/requests/new?lang=en", {**check, "title": "招商引资"}))
+    assert "names a negative-list term" in _term_warning(english)
+    with db.read() as s:
+        assert s.scalar(select(func.count()).select_from(Request)) == 0
+
+
+def test_new_request_needs_a_due_date_leaving_review_and_funding(app, db):
+    dept = signed_in(app, "dept.mz")
+    earliest = handoff.earliest_due(100)
+    form = {
+        "title": "低保复核",
+        "item_code": "A01",
+        "amount": "100.00",
+        "community_codes": "TB-RG-01",
+        "action": "submit",
+    }
+    for due in ("", (earliest - timedelta(days=1)).isoformat()):
+        r = dept.post("/requests/new", {**form, "due_date": due})
+        assert r.status_code == 422
+        page = text(r)
+        assert 'id="err-due_date"' in page and earliest.isoformat() in page
+        assert "街道审核 15 个工作日、经费拨付 10 个工作日" in page
+    r = dept.post("/requests/new", {**form, "due_date": earliest.isoformat()})
+    assert r.status_code == 302
+
+
+def test_a_request_blocked_by_a_term_shows_it(app, db):
+    dept = signed_in(app, "dept.mz")
+    r = dept.post(
+        "/requests/new",
+        {
+            "title": "背街小巷环境整治",
+            "amount": "2000.00",
+            "community_codes": "TB-RG-03",
+            "due_date": "2099-12-31",
+            "action": "submit",
+        },
+    )
+    assert r.status_code == 302
+    page = text(dept.get(r.headers["Location"]))
+    assert "负面清单拦截" in page and "负面清单用语" in page
+    assert "「环境整治」" in page and "N08" in page and "已直接拦截" in page
+    with db.read() as s:
+        instance_id = s.scalar(select(HandoffInstance.instance_id))
+    page = text(dept.get(f"/instances/{instance_id}"))
+    assert 'data-negative-term="环境整治"' in page
+
+
+def test_the_district_reviewer_sees_the_flag_on_the_task(app, db, actor):
+    payload = handoff.RequestInput(
+        title="就业信息发布",
+        community_codes=["TB-RG-01"],
+        amount="500.00",
+        item_code="A06",
+        description="同时开展招商引资宣传",
+        due_date="2099-12-31",
+    )
+    request_id = handoff.create_request(db, actor("dept.mz"), payload)
+    review = open_task(db, request_id, "street_review")
+    rg = signed_in(app, "street.rg")
+    assert "「招商引资」" in text(rg.get(f"/tasks/{review.id}"))
+    complete(rg, review.id, {"decision": "approve"})
+    district = open_task(db, request_id, "district_review")
+    page = text(signed_in(app, "reviewer").get(f"/tasks/{district.id}"))
+    flag = re.search(r'<div class="wide" data-negative-term="招商引资">.*?</div>', page, re.S)
+    assert flag and "见于工作内容" in flag.group(0) and "区准入办复核" in flag.group(0)
+    english = text(signed_in(app, "reviewer").get(f"/tasks/{district.id}?lang=en"))
+    assert "Negative-list term" in english
+
+
 def test_new_request_whole_street_and_errors(app, db):
     dept = signed_in(app, "dept.mz")
     r = dept.post("/requests/new", {"title": "", "amount": "abc", "action": "submit"})
@@ -425,6 +530,7 @@ def test_blocked_request_is_stored_and_shown(app, db):
             "item_code": "N01",
             "amount": "0",
             "community_codes": "TB-RG-05",
+            "due_date": "2099-12-31",
             "action": "submit",
         },
     )

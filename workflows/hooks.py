@@ -29,6 +29,14 @@ class ProcessHooks:
     def task_opened(self, ctx: HookContext, task: Task) -> None:
         pass
 
+    def check_completion(
+        self, ctx: HookContext, task: Task, form_data: dict[str, Any]
+    ) -> dict[str, str]:
+        """Before the step: what is wrong with the cleaned form data in the light of the
+        process's own records ({field: message}, refused as a 422 like a form rule). For checks
+        a pure form rule cannot make (`ProcessPlugin.form_rules`); it must not change anything."""
+        return {}
+
     def task_completed(self, ctx: HookContext, task: Task, form_data: dict[str, Any]) -> None:
         pass
 

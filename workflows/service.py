@@ -145,6 +145,10 @@ def complete_task(db: Database, task_id: int, actor: Actor, data: Any) -> dict[s
         info = parsed.user_tasks[task.key]
         plugin = plugins.for_process(parsed.key)
         cleaned = forms.clean(info.form, data, spiff_task.data, plugin.rules_for(task.key))
+        before = hooks.HookContext(session, instance, spiff_task.data, actor.user_id)
+        problems = plugin.hooks.check_completion(before, task, cleaned)
+        if problems:
+            raise forms.FormErrors(problems)
 
         def step() -> None:
             spiff_task.data[task.key] = cleaned

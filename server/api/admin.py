@@ -1,17 +1,21 @@
-"""Org units, catalog and users: everyone signed in may read units and catalog; admins write."""
+"""Org units, catalog and users: everyone signed in may read units and catalog; admins write.
+
+The writes parse their body and call the one service function of each action
+(`workflows.admin`, `handoff.catalog`), as the admin pages do: validation, audit and refusals
+are the service's.
+"""
 
 from __future__ import annotations
 
 from flask_smorest import Blueprint
-from sqlalchemy import or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import or_, select
 
 from handoff import catalog
 from handoff import requests as handoff
 from handoff.models import CatalogItem
-from workflows import accounts, audit, clock, roles
-from workflows.errors import Conflict, Invalid, NotFound
-from workflows.models import ApiToken, Membership, OrgUnit, User
+from workflows import admin
+from workflows.errors import Invalid
+from workflows.models import OrgUnit, User
 from workflows.queries import like_pattern, paged
 
 from .. import get_db
@@ -39,12 +43,10 @@ from .paging import page_body
 blp = Blueprint("admin", __name__, description="组织、事项清单与用户 Org units, catalog and users")
 
 
-def _unit(session, code: str | None, field: str = "parent") -> OrgUnit | None:
-    if code is None:
-        return None
-    unit = session.scalar(select(OrgUnit).where(OrgUnit.code == code))
+def _unit(session, code: str) -> OrgUnit:
+    unit = admin.unit_by_code(session, code)
     if unit is None:
-        raise Invalid("unknown org unit", {field: f"未知单位 unknown org unit {code}"})
+        raise Invalid("unknown org unit", {"parent": f"未知单位 unknown org unit {code}"})
     return unit
 
 
@@ -75,14 +77,7 @@ def list_org_units(q):
 @admin_required
 def create_org_unit(body):
     with get_db().write() as session:
-        if session.scalar(select(OrgUnit.id).where(OrgUnit.code == body["code"])):
-            raise Conflict("org unit code already exists")
-        unit = OrgUnit(code=body["code"], name=body["name"], kind=body["kind"])
-        unit.parent = _unit(session, body.get("parent"))
-        session.add(unit)
-        session.flush()
-        audit.record(session, "org_unit.created", actor_id=current_actor().user_id, code=unit.code)
-        return unit
+        return admin.create_org_unit(session, **body, actor_id=current_actor().user_id)
 
 
 @blp.patch("/org-units/<code>")
@@ -91,23 +86,7 @@ def create_org_unit(body):
 @admin_required
 def patch_org_unit(body, code):
     with get_db().write() as session:
-        unit = session.scalar(select(OrgUnit).where(OrgUnit.code == code))
-        if unit is None:
-            raise NotFound("org unit not found")
-        if "name" in body:
-            unit.name = body["name"]
-        if "parent" in body:
-            parent = _unit(session, body["parent"])
-            node = parent
-            while node is not None:  # a unit may not become its own ancestor
-                if node.id == unit.id:
-                    raise Invalid("cycle", {"parent": "不能形成循环 would create a cycle"})
-                node = node.parent
-            unit.parent = parent
-        audit.record(
-            session, "org_unit.updated", actor_id=current_actor().user_id, code=code, **body
-        )
-        return unit
+        return admin.update_org_unit(session, code, body, actor_id=current_actor().user_id)
 
 
 # --- catalog --------------------------------------------------------------------------------
@@ -134,14 +113,9 @@ def list_catalog(q):
 @may_answer(409)
 @admin_required
 def create_catalog_item(body):
+    values = {k: v for k, v in body.items() if k != "code"}
     with get_db().write() as session:
-        if session.scalar(select(CatalogItem.id).where(CatalogItem.code == body["code"])):
-            raise Conflict("catalog item code already exists")
-        item = CatalogItem(**body)
-        session.add(item)
-        session.flush()  # the column defaults (effective period, funding standard) are set
-        audit.record(session, "catalog.created", actor_id=current_actor().user_id, code=item.code)
-        return item
+        return catalog.create_item(session, body["code"], values, actor_id=current_actor().user_id)
 
 
 @blp.patch("/catalog/items/<code>")
@@ -149,15 +123,14 @@ def create_catalog_item(body):
 @blp.response(200, CatalogItemOut)
 @admin_required
 def patch_catalog_item(body, code):
+    """Change an entry; `terms` (the words and synonyms a request's text is screened for) are
+    set as a whole."""
+    terms = body.pop("terms", None)
+    actor_id, today = current_actor().user_id, handoff.today()
     with get_db().write() as session:
-        item = catalog.current(session, code, handoff.today())
-        if item is None:
-            raise NotFound("catalog item not found")
-        for key, value in body.items():
-            setattr(item, key, value)
-        audit.record(
-            session, "catalog.updated", actor_id=current_actor().user_id, code=code, **body
-        )
+        item = catalog.update_item(session, code, body, today, actor_id=actor_id)
+        if terms is not None:
+            item = catalog.set_terms(session, code, terms, today, actor_id)
         return item
 
 
@@ -183,26 +156,8 @@ def list_users(q):
         return page_body(paged(session, stmt.order_by(order), q["page"], q["per_page"]))
 
 
-def _memberships(session, rows) -> list[Membership]:
-    out = []
-    for i, m in enumerate(rows):
-        unit = _unit(session, m["org_unit"], f"memberships.{i}.org_unit")
-        problem = roles.membership_problem(session, m["role"], unit)
-        if problem:
-            raise Invalid("invalid membership", {f"memberships.{i}.role": problem})
-        out.append(Membership(role=m["role"], org_unit_id=unit.id))
-    if len({(m.role, m.org_unit_id) for m in out}) != len(out):
-        raise Invalid("duplicate membership", {"memberships": "重复 duplicate membership"})
-    return out
-
-
-def _reloaded(session, user: User) -> User:
-    """The user with memberships and their units loaded, for answering after the session ends."""
-    session.flush()
-    session.expire(user, ["memberships"])
-    for membership in user.memberships:
-        _ = membership.org_unit.code
-    return user
+def _pairs(rows) -> list[tuple[str, str]]:
+    return [(m["role"], m["org_unit"]) for m in rows]
 
 
 @blp.post("/users")
@@ -212,23 +167,14 @@ def _reloaded(session, user: User) -> User:
 @admin_required
 def create_user(body):
     with get_db().write() as session:
-        if session.scalar(select(User.id).where(User.username == body["username"])):
-            raise Conflict("username already exists")
-        user = User(
+        return admin.create_user(
+            session,
             username=body["username"],
             display_name=body["display_name"],
-            password_hash=accounts.hash_password(body["password"]),
+            password=body["password"],
+            memberships=_pairs(body["memberships"]),
+            actor_id=current_actor().user_id,
         )
-        user.memberships = _memberships(session, body["memberships"])
-        session.add(user)
-        try:
-            session.flush()
-        except IntegrityError:
-            raise Conflict("username already exists") from None
-        audit.record(
-            session, "user.created", actor_id=current_actor().user_id, username=user.username
-        )
-        return _reloaded(session, user)
 
 
 @blp.patch("/users/<username>")
@@ -236,43 +182,10 @@ def create_user(body):
 @blp.response(200, UserOut)
 @admin_required
 def patch_user(body, username):
+    """A new password or a deactivation ends every API token of the user; nobody deactivates
+    their own account (403)."""
+    changes = dict(body)
+    if "memberships" in changes:
+        changes["memberships"] = _pairs(changes["memberships"])
     with get_db().write() as session:
-        user = session.scalar(select(User).where(User.username == username))
-        if user is None:
-            raise NotFound("user not found")
-        if "display_name" in body:
-            user.display_name = body["display_name"]
-        if "is_active" in body:
-            user.is_active = body["is_active"]
-        if "password" in body:
-            user.password_hash = accounts.hash_password(body["password"])
-        if "password" in body or body.get("is_active") is False:
-            # a new password (or a disabled account) ends every session: stolen tokens too
-            revoked = session.execute(
-                update(ApiToken)
-                .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
-                .values(revoked_at=clock.now())
-            ).rowcount
-            if revoked:
-                audit.record(
-                    session,
-                    "auth.tokens_revoked",
-                    actor_id=current_actor().user_id,
-                    username=username,
-                    count=revoked,
-                )
-        if "memberships" in body:
-            user.memberships.clear()
-            session.flush()
-            user.memberships.extend(_memberships(session, body["memberships"]))
-        changed = sorted(k for k in body if k != "password") + (
-            ["password"] if "password" in body else []
-        )
-        audit.record(
-            session,
-            "user.updated",
-            actor_id=current_actor().user_id,
-            username=username,
-            changed=changed,
-        )
-        return _reloaded(session, user)
+        return admin.update_user(session, username, changes, actor_id=current_actor().user_id)

@@ -30,6 +30,7 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("instances", "委托事项数（按社区）", "int"),
     ("blocked", "被拦截", "int"),
     ("blocked_negative_list", "负面清单拦截", "int"),
+    ("blocked_forbidden_certificate", "不得出具证明拦截", "int"),
     ("blocked_unfunded", "无经费拦截", "int"),
     ("rejected", "审核驳回", "int"),
     ("refused", "社区拒签", "int"),
@@ -73,6 +74,11 @@ DEFINITIONS = (
     ("统计口径", "统计期内（北京时间 [起始日期, 结束日期)）发起的委托申请；每个目标社区一条委托。"),
     ("委托申请数", "不重复的委托申请数；委托事项数按社区计。"),
     ("拦截、驳回、拒签、完成、撤销", "委托的办理结果；办理中为仍在运行的委托。"),
+    (
+        "被拦截",
+        "负面清单拦截（负面清单事项，或文本含负面清单用语的清单外事项）、"
+        "不得出具证明拦截与无经费拦截之和。",
+    ),
     (
         "协议金额、已拨付、待拨付",
         "经费账目中约定与拨付到账之和（精确到分）；待拨付 = 协议 − 已拨付。",
@@ -133,6 +139,7 @@ class FiguresOut(Schema):
     instances = fields.Integer()
     blocked = fields.Integer()
     blocked_negative_list = fields.Integer()
+    blocked_forbidden_certificate = fields.Integer()
     blocked_unfunded = fields.Integer()
     rejected = fields.Integer()
     refused = fields.Integer()

@@ -56,9 +56,53 @@
     });
   }
 
-  // Screening, live: negative-list items and unfunded assisted (or unlisted) items.
+  // Screening, live: negative-list items, forbidden certificates, unfunded assisted (or
+  // unlisted) items, and negative-list terms in the text (the terms of the negative list in
+  // force today, normalised as handoff/screening.py does: NFKC, lower case, letters and digits).
   var amount = document.getElementById("amount");
+  var box = document.getElementById("screen");
   var FUNDED = { assisted: true, unlisted: true };
+  var TERMS = [], BENIGN = [], FIELDS = {};
+  try {
+    var spec = JSON.parse((box && box.dataset.terms) || "{}");
+    TERMS = spec.terms || [];
+    BENIGN = spec.benign || [];
+    FIELDS = JSON.parse((box && box.dataset.fields) || "{}");
+  } catch (e) { TERMS = []; }
+  var NOT_LETTERS = null;
+  try { NOT_LETTERS = new RegExp("[^\\p{L}\\p{N}]", "gu"); } catch (e) { NOT_LETTERS = null; }
+  function normalise(text) {
+    var s = String(text || "");
+    if (s.normalize) { s = s.normalize("NFKC"); }
+    s = s.toLowerCase();
+    if (NOT_LETTERS) { return s.replace(NOT_LETTERS, ""); }
+    return s.replace(/[\s!-\/:-@\[-`{-~\u00a0-\u00bf\u2000-\u206f\u3000-\u303f\uff00-\uff0f]/g, "");
+  }
+  function masked(text) {
+    var s = normalise(text);
+    BENIGN.forEach(function (word) { s = s.split(word).join("|"); });
+    return s;
+  }
+  function value(id) {
+    var el = document.getElementById(id);
+    return el ? el.value : "";
+  }
+  function findTerm(option) {
+    var basis = value("legal_basis").trim() || (option && option.dataset.basis) || "";
+    var texts = [
+      ["title", masked(value("title"))],
+      ["description", masked(value("description"))],
+      ["legal_basis", masked(basis)]
+    ];
+    for (var i = 0; i < TERMS.length; i++) {
+      for (var j = 0; j < texts.length; j++) {
+        if (texts[j][1].indexOf(TERMS[i][0]) >= 0) {
+          return { term: TERMS[i][1], item: TERMS[i][2] + " " + TERMS[i][3], field: texts[j][0] };
+        }
+      }
+    }
+    return null;
+  }
   function isZero(text) {
     var value = text.trim();
     return /^\d{1,12}(\.\d{1,2})?$/.test(value) && Number(value) === 0;
@@ -67,13 +111,30 @@
     var option = select && select.options[select.selectedIndex];
     var category = option ? (option.dataset.category || "unlisted") : "unlisted";
     var negative = category === "negative";
+    var forbidden = category === "certificate_forbidden";
     var unfunded = FUNDED[category] === true && amount && isZero(amount.value);
+    var hit = findTerm(option);
     each('[data-warn="negative"]', form, function (el) { el.hidden = !negative; });
+    each('[data-warn="forbidden"]', form, function (el) { el.hidden = !forbidden; });
     each('[data-warn="unfunded"]', form, function (el) { el.hidden = !unfunded; });
-    if (negative || unfunded) {
+    each('[data-warn="term"]', form, function (el) {
+      el.hidden = !hit;
+      if (!hit) { return; }
+      var template = category === "unlisted" ? el.dataset.unlisted : el.dataset.listed;
+      var text = el.querySelector("[data-term-text]");
+      if (text && template) {
+        text.textContent = template.split("{field}").join(FIELDS[hit.field] || hit.field)
+          .split("{term}").join(hit.term).split("{item}").join(hit.item);
+      }
+    });
+    if (negative || forbidden || unfunded || hit) {
       each('[data-warn="ok"]', form, function (el) { el.hidden = true; });
     }
   }
   if (select) { select.addEventListener("change", screen); }
   if (amount) { amount.addEventListener("input", screen); }
+  ["title", "description", "legal_basis"].forEach(function (id) {
+    var el = document.getElementById(id);
+    if (el) { el.addEventListener("input", screen); }
+  });
 })();

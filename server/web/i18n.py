@@ -196,6 +196,20 @@ STRINGS: dict[str, tuple[str, str]] = {
     "data.legal_basis": ("依据", "Legal basis"),
     "data.created": ("发起时间", "Created"),
     "data.created_by": ("发起人", "Created by"),
+    "data.negative_term": ("负面清单用语", "Negative-list term"),
+    "data.negative_term_value": (
+        "「{term}」（{item}，见于{field}）",
+        "“{term}” ({item}, in the {field})",
+    ),
+    "data.negative_blocked": (
+        "清单外事项的申请文本含负面清单用语，已直接拦截。",
+        "An unlisted request whose text names a negative-list term: blocked at once.",
+    ),
+    "data.negative_review": (
+        "申请文本含负面清单用语：须经区准入办复核，确认不属于负面清单后方可委托。",
+        "The request's text names a negative-list term: the district access office must "
+        "confirm it is not negative-list work before it is handed down.",
+    ),
     # new request
     "new.title": ("发起委托申请", "New handoff request"),
     "new.intro": (
@@ -242,6 +256,20 @@ STRINGS: dict[str, tuple[str, str]] = {
         "该事项在负面清单上，不得委托社区：提交后每个社区的流程都会被直接拦截。",
         "This item is on the negative list and may never be handed down: every handoff "
         "would be blocked at once.",
+    ),
+    "new.warn_forbidden": (
+        "社区不得出具该证明：提交后每个社区的流程都会被直接拦截。",
+        "Communities may not issue this certificate: every handoff would be blocked at once.",
+    ),
+    "new.warn_term_unlisted": (
+        "{field}含负面清单用语「{term}」（{item}）：清单外事项提交后会被直接拦截。",
+        "The {field} names a negative-list term, “{term}” ({item}): a request for an "
+        "unlisted item is blocked at once.",
+    ),
+    "new.warn_term_listed": (
+        "{field}含负面清单用语「{term}」（{item}）：提交后须经区准入办复核。",
+        "The {field} names a negative-list term, “{term}” ({item}): the district access "
+        "office must review the request.",
     ),
     "new.warn_unfunded": (
         "费随事转：协助事项（或清单外事项）经费为 0，提交后会因无经费被直接拦截。",
@@ -422,10 +450,6 @@ STRINGS: dict[str, tuple[str, str]] = {
         "Show every entry, past and future",
     ),
     "admin.catalog_today": ("只显示今天有效的条目", "Show the entries in force today"),
-    "admin.role_unit_kind": (
-        "该角色不能设在这类单位",
-        "This role cannot be held at that kind of org unit",
-    ),
     "reports.emergency": ("临时性紧急事项", "Emergency orders"),
     "reports.emergency_orders": ("紧急任务", "Orders"),
     "reports.emergency_late": ("逾期未补办手续", "Filed late"),
@@ -571,10 +595,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     "admin.new_user": ("新建用户", "New user"),
     "admin.add_membership": ("添加角色", "Add membership"),
     "admin.remove": ("移除", "Remove"),
-    "admin.cannot_deactivate_self": ("不能停用自己的账号。", "You cannot deactivate yourself."),
-    "admin.user_exists": ("用户名已存在", "username already exists"),
-    "admin.code_exists": ("编码已存在", "code already exists"),
-    "admin.membership_exists": ("已有该角色", "already a member in that role"),
     "admin.kind": ("类型", "Kind"),
     "admin.parent": ("上级单位", "Parent"),
     "admin.new_unit": ("新建单位", "New org unit"),
@@ -639,6 +659,52 @@ STRINGS: dict[str, tuple[str, str]] = {
         "enter an English name (at most 100 characters)",
     ),
     "admin.role_error.unit_kind": ("请选择单位类型", "choose a kind of org unit"),
+    # the admin actions' refusals (workflows.admin.REASONS), next to the field they concern
+    "admin.error.invalid": ("输入有误", "invalid input"),
+    "admin.error.required": ("必填", "required"),
+    "admin.error.invalid_username": (
+        "用户名为 2–64 位英文字母、数字、点、下划线或连字符",
+        "2–64 letters, digits, dots, underscores or hyphens",
+    ),
+    "admin.error.invalid_name": (
+        "请填写一行文字，最多 200 字",
+        "one line of text, at most 200 characters",
+    ),
+    "admin.error.invalid_password": ("密码须为 10–200 位", "10 to 200 characters"),
+    "admin.error.invalid_unit_code": (
+        "编码为 1–64 位英文字母、数字或连字符",
+        "1–64 letters, digits or hyphens",
+    ),
+    "admin.error.invalid_item_code": (
+        "编码为 1–32 位英文字母、数字或连字符",
+        "1–32 letters, digits or hyphens",
+    ),
+    "admin.error.invalid_kind": ("请选择单位类型", "choose a kind of org unit"),
+    "admin.error.invalid_category": ("请选择类别", "choose a category"),
+    "admin.error.invalid_legal_basis": ("依据最多 500 字", "at most 500 characters"),
+    "admin.error.invalid_flag": ("请选择是或否", "choose yes or no"),
+    "admin.error.unknown_field": ("不能修改这一项", "this cannot be changed"),
+    "admin.error.user_exists": ("用户名已存在", "this username is taken"),
+    "admin.error.code_exists": ("编码已存在", "this code is taken"),
+    "admin.error.membership_exists": ("已有该角色", "already a member in that role"),
+    "admin.error.duplicate_membership": (
+        "同一角色和单位只能设一次",
+        "a membership is listed twice",
+    ),
+    "admin.error.unknown_org_unit": ("没有这个单位", "no such org unit"),
+    "admin.error.unknown_parent": ("没有这个上级单位", "no such parent unit"),
+    "admin.error.unknown_role": ("没有这个角色", "no such role"),
+    "admin.error.role_unit_kind": (
+        "该角色不能设在这类单位",
+        "this role cannot be held at that kind of org unit",
+    ),
+    "admin.error.cycle": (
+        "上级单位不能是它自己或它的下级单位",
+        "a unit cannot sit under itself or under one of its own units",
+    ),
+    "admin.error.self_deactivation": ("不能停用自己的账号", "you cannot deactivate yourself"),
+    "admin.edit_unit": ("修改单位", "Edit org unit"),
+    "admin.top_level": ("（无，顶级单位）", "(none: a top-level unit)"),
     # labels of data values
     "role.department": ("职能部门", "Department"),
     "role.street_office": ("街道办事处", "Street office"),
@@ -654,6 +720,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "outcome.rejected": ("已驳回", "rejected"),
     "outcome.refused": ("社区拒签", "refused"),
     "outcome.blocked_negative_list": ("负面清单拦截", "blocked: negative list"),
+    "outcome.blocked_forbidden_certificate": (
+        "不得出具证明拦截",
+        "blocked: certificate communities may not issue",
+    ),
     "outcome.blocked_unfunded": ("无经费拦截", "blocked: unfunded"),
     "outcome.cancelled": ("已撤销", "cancelled"),
     "task_status.open": ("待办", "open"),

@@ -1,7 +1,9 @@
 """Administration: users and memberships, org units, the catalog, process versions, roles.
 
-Input is checked with the API's own marshmallow schemas, so the pages accept exactly what the API
-accepts; every change is audited like the API's.
+Users, memberships, org units and catalog items are written by the same service functions as the
+API's (`workflows.admin`, `handoff.catalog`): the pages read the form, call the action and show
+its refusal next to the fields, worded by the catalogue (`i18n`, `admin.error.<reason>`) in the
+page's language. So an input the API refuses is refused here too, and audited alike.
 """
 
 from __future__ import annotations
@@ -10,27 +12,17 @@ from collections import defaultdict
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
-from marshmallow import ValidationError
 from sqlalchemy import or_, select
 
 from handoff import catalog
 from handoff import requests as handoff
-from handoff.models import CatalogItem
-from workflows import accounts, audit, definitions, queries, roles
+from workflows import admin, audit, definitions, queries, roles
 from workflows.errors import Conflict, Forbidden, Invalid, NotFound
-from workflows.models import Membership, OrgUnit, ProcessDefinition, User
+from workflows.models import OrgUnit, ProcessDefinition, User
 from workflows.routing import SCOPE_KEYS
 
 from .. import get_db
-from ..errors import flatten_fields
-from ..schemas import (
-    CATEGORIES,
-    ORG_KINDS,
-    CatalogItemCreate,
-    CatalogItemPatch,
-    OrgUnitCreate,
-    UserCreate,
-)
+from ..schemas import CATEGORIES, ORG_KINDS
 from . import i18n, signin
 from .blueprint import PER_PAGE, bp, int_arg, pager
 from .i18n import t
@@ -42,8 +34,22 @@ def _units(session) -> list[OrgUnit]:
     return list(session.scalars(select(OrgUnit).order_by(OrgUnit.code)))
 
 
-def _unit_id(session, code: str) -> int | None:
-    return session.scalar(select(OrgUnit.id).where(OrgUnit.code == code))
+def _field(name: str) -> str:
+    """A posted text field, trimmed (at most 1000 characters are looked at)."""
+    return request.form.get(name, "")[:1000].strip()
+
+
+def _refusal(exc: Exception, prefix: str = "") -> tuple[dict[str, str], int]:
+    """The service's refusal as the page shows it: a message from the catalogue next to each
+    field named (`prefix` dropped: memberships.0.role -> role), and the status to answer."""
+    errors = {}
+    for field, reason in admin.reasons_of(exc).items():
+        field = field.removeprefix(prefix)
+        errors[field] = t(f"admin.error.{reason}")
+    if not errors:  # not worded by the service: the form as a whole
+        errors["_form"] = t("admin.error.invalid")
+    status = 409 if isinstance(exc, Conflict) else 403 if isinstance(exc, Forbidden) else 422
+    return errors, status
 
 
 @bp.get("admin")
@@ -89,52 +95,23 @@ def admin_users():
 @bp.post("admin/users")
 @admin_only
 def admin_create_user():
-    values = {k: request.form.get(k, "").strip() for k in ("username", "display_name", "role")}
-    values["org_unit"] = request.form.get("org_unit", "").strip()
-    body: dict[str, Any] = {
-        "username": values["username"],
-        "display_name": values["display_name"],
-        "password": request.form.get("password", ""),
-        "memberships": (
-            [{"role": values["role"], "org_unit": values["org_unit"]}]
-            if values["role"] or values["org_unit"]
-            else []
-        ),
-    }
+    values = {k: _field(k) for k in ("username", "display_name", "role", "org_unit")}
+    membership = (values["role"], values["org_unit"])
     try:
-        data = UserCreate().load(body)
-    except ValidationError as exc:
-        return _render_users(values, _flat(exc.messages), 422)
-    with get_db().write() as session:
-        if session.scalar(select(User.id).where(User.username == data["username"])):
-            return _render_users(values, {"username": t("admin.user_exists")}, 409)
-        memberships = []
-        for m in data["memberships"]:
-            unit = _unit_id(session, m["org_unit"])
-            if unit is None:
-                return _render_users(values, {"org_unit": m["org_unit"]}, 422)
-            memberships.append(Membership(role=m["role"], org_unit_id=unit))
-        user = User(
-            username=data["username"],
-            display_name=data["display_name"],
-            password_hash=accounts.hash_password(data["password"]),
-        )
-        user.memberships = memberships
-        session.add(user)
-        session.flush()
-        audit.record(
-            session, "user.created", actor_id=signin.actor().user_id, username=user.username
-        )
+        with get_db().write() as session:
+            admin.create_user(
+                session,
+                username=values["username"],
+                display_name=values["display_name"],
+                password=request.form.get("password", ""),
+                memberships=[membership] if any(membership) else [],
+                actor_id=signin.actor().user_id,
+            )
+    except (Invalid, Conflict) as exc:
+        # the form has one membership: memberships.0.role -> role
+        return _render_users(values, *_refusal(exc, prefix="memberships.0."))
     flash(t("common.created"), "ok")
-    return redirect(url_for("web.admin_user", username=data["username"]))
-
-
-def _flat(messages) -> dict[str, str]:
-    fields = flatten_fields(messages)
-    for key in list(fields):  # memberships.0.role -> role
-        if key.startswith("memberships.0."):
-            fields[key.rsplit(".", 1)[-1]] = fields.pop(key)
-    return fields
+    return redirect(url_for("web.admin_user", username=values["username"]))
 
 
 def _user(session, username: str) -> User:
@@ -165,20 +142,12 @@ def admin_user(username: str):
 @bp.post("admin/users/<username>/active")
 @admin_only
 def admin_user_active(username: str):
-    active = request.form.get("active") == "1"
-    me = signin.actor()
-    with get_db().write() as session:
-        user = _user(session, username)
-        if user.id == me.user_id and not active:
-            raise Forbidden(t("admin.cannot_deactivate_self"))
-        user.is_active = active
-        audit.record(
-            session,
-            "user.updated",
-            actor_id=me.user_id,
-            username=username,
-            changed=["is_active"],
-        )
+    changes = {"is_active": request.form.get("active") == "1"}
+    try:
+        with get_db().write() as session:
+            admin.update_user(session, username, changes, actor_id=signin.actor().user_id)
+    except admin.SelfDeactivation as exc:
+        return _render_user(username, *_refusal(exc))
     flash(t("common.saved"), "ok")
     return redirect(url_for("web.admin_user", username=username))
 
@@ -186,28 +155,12 @@ def admin_user_active(username: str):
 @bp.post("admin/users/<username>/memberships")
 @admin_only
 def admin_add_membership(username: str):
-    role = request.form.get("role", "")
-    code = request.form.get("org_unit", "")
-    with get_db().write() as session:
-        if role not in roles.role_keys(session):
-            return _render_user(username, {"role": t("common.required")}, 422)
-        user = _user(session, username)
-        unit = _unit_id(session, code)
-        if unit is None:
-            return _render_user(username, {"org_unit": t("common.required")}, 422)
-        if roles.membership_problem(session, role, session.get(OrgUnit, unit)):
-            return _render_user(username, {"role": t("admin.role_unit_kind")}, 422)
-        if any(m.role == role and m.org_unit_id == unit for m in user.memberships):
-            return _render_user(username, {"role": t("admin.membership_exists")}, 409)
-        user.memberships.append(Membership(role=role, org_unit_id=unit))
-        audit.record(
-            session,
-            "user.updated",
-            actor_id=signin.actor().user_id,
-            username=username,
-            changed=["memberships"],
-            added={"role": role, "org_unit": code},
-        )
+    role, code = _field("role"), _field("org_unit")
+    try:
+        with get_db().write() as session:
+            admin.add_membership(session, username, role, code, actor_id=signin.actor().user_id)
+    except (Invalid, Conflict) as exc:
+        return _render_user(username, *_refusal(exc))
     flash(t("common.saved"), "ok")
     return redirect(url_for("web.admin_user", username=username))
 
@@ -216,20 +169,7 @@ def admin_add_membership(username: str):
 @admin_only
 def admin_remove_membership(username: str, membership_id: int):
     with get_db().write() as session:
-        user = _user(session, username)
-        membership = next((m for m in user.memberships if m.id == membership_id), None)
-        if membership is None:
-            raise NotFound("membership not found")
-        removed = {"role": membership.role, "org_unit": membership.org_unit.code}
-        user.memberships.remove(membership)
-        audit.record(
-            session,
-            "user.updated",
-            actor_id=signin.actor().user_id,
-            username=username,
-            changed=["memberships"],
-            removed=removed,
-        )
+        admin.remove_membership(session, username, membership_id, actor_id=signin.actor().user_id)
     flash(t("common.saved"), "ok")
     return redirect(url_for("web.admin_user", username=username))
 
@@ -271,26 +211,55 @@ def admin_org_units():
 @bp.post("admin/org-units")
 @admin_only
 def admin_create_org_unit():
-    values = {k: request.form.get(k, "").strip() for k in ("code", "name", "kind", "parent")}
-    body = {**values, "parent": values["parent"] or None}
+    values = {k: _field(k) for k in ("code", "name", "kind", "parent")}
     try:
-        data = OrgUnitCreate().load(body)
-    except ValidationError as exc:
-        return _render_units(values, flatten_fields(exc.messages), 422)
-    with get_db().write() as session:
-        if _unit_id(session, data["code"]) is not None:
-            return _render_units(values, {"code": t("admin.code_exists")}, 409)
-        parent_id = None
-        if data.get("parent"):
-            parent_id = _unit_id(session, data["parent"])
-            if parent_id is None:
-                return _render_units(values, {"parent": data["parent"]}, 422)
-        unit = OrgUnit(code=data["code"], name=data["name"], kind=data["kind"])
-        unit.parent_id = parent_id
-        session.add(unit)
-        session.flush()
-        audit.record(session, "org_unit.created", actor_id=signin.actor().user_id, code=unit.code)
+        with get_db().write() as session:
+            admin.create_org_unit(
+                session,
+                code=values["code"],
+                name=values["name"],
+                kind=values["kind"],
+                parent=values["parent"] or None,
+                actor_id=signin.actor().user_id,
+            )
+    except (Invalid, Conflict) as exc:
+        return _render_units(values, *_refusal(exc))
     flash(t("common.created"), "ok")
+    return redirect(url_for("web.admin_org_units"))
+
+
+def _render_unit(code: str, values=None, errors=None, status=200):
+    with get_db().read() as session:
+        unit = admin.unit_by_code(session, code)
+        if unit is None:
+            raise NotFound("org unit not found")
+        shown = values or {"name": unit.name, "parent": unit.parent.code if unit.parent else ""}
+        return render_template(
+            "admin/org_unit.html",
+            unit=unit,
+            units=[u for u in _units(session) if u.id != unit.id],
+            values=shown,
+            errors=errors or {},
+        ), status
+
+
+@bp.get("admin/org-units/<code>")
+@admin_only
+def admin_org_unit(code: str):
+    return _render_unit(code)
+
+
+@bp.post("admin/org-units/<code>")
+@admin_only
+def admin_update_org_unit(code: str):
+    values = {"name": _field("name"), "parent": _field("parent")}
+    changes = {"name": values["name"], "parent": values["parent"] or None}
+    try:
+        with get_db().write() as session:
+            admin.update_org_unit(session, code, changes, actor_id=signin.actor().user_id)
+    except Invalid as exc:
+        return _render_unit(code, values, *_refusal(exc))
+    flash(t("common.saved"), "ok")
     return redirect(url_for("web.admin_org_units"))
 
 
@@ -328,35 +297,23 @@ def admin_catalog():
 @bp.post("admin/catalog")
 @admin_only
 def admin_create_item():
-    values = {
-        k: request.form.get(k, "").strip() for k in ("code", "name", "category", "legal_basis")
-    }
+    values = {k: _field(k) for k in ("code", "name", "category", "legal_basis")}
+    item = {k: v for k, v in values.items() if k != "code"} | {"active": True}
     try:
-        data = CatalogItemCreate().load({**values, "active": True})
-    except ValidationError as exc:
-        return _render_catalog(values, flatten_fields(exc.messages), 422)
-    with get_db().write() as session:
-        if session.scalar(select(CatalogItem.id).where(CatalogItem.code == data["code"])):
-            return _render_catalog(values, {"code": t("admin.code_exists")}, 409)
-        session.add(CatalogItem(**data))
-        audit.record(session, "catalog.created", actor_id=signin.actor().user_id, code=data["code"])
+        with get_db().write() as session:
+            catalog.create_item(session, values["code"], item, actor_id=signin.actor().user_id)
+    except (Invalid, Conflict) as exc:
+        return _render_catalog(values, *_refusal(exc))
     flash(t("common.created"), "ok")
     return redirect(url_for("web.admin_catalog"))
 
 
-def _item(session, code: str) -> CatalogItem:
-    item = catalog.current(session, code, handoff.today())
-    if item is None:
-        raise NotFound("catalog item not found")
-    return item
-
-
-@bp.get("admin/catalog/<code>")
-@admin_only
-def admin_item(code: str):
+def _render_item(code: str, values=None, errors=None, status=200):
     with get_db().read() as session:
-        item = _item(session, code)
-        values = {
+        item = catalog.current(session, code, handoff.today())
+        if item is None:
+            raise NotFound("catalog item not found")
+        shown = values or {
             "name": item.name,
             "category": item.category,
             "legal_basis": item.legal_basis,
@@ -365,36 +322,30 @@ def admin_item(code: str):
         return render_template(
             "admin/catalog_item.html",
             item=item,
-            values=values,
+            values=shown,
             categories=CATEGORIES,
-            errors={},
-        )
+            errors=errors or {},
+        ), status
+
+
+@bp.get("admin/catalog/<code>")
+@admin_only
+def admin_item(code: str):
+    return _render_item(code)
 
 
 @bp.post("admin/catalog/<code>")
 @admin_only
 def admin_update_item(code: str):
-    values: dict[str, Any] = {
-        k: request.form.get(k, "").strip() for k in ("name", "category", "legal_basis")
-    }
+    values: dict[str, Any] = {k: _field(k) for k in ("name", "category", "legal_basis")}
     values["active"] = request.form.get("active") == "1"
     try:
-        data = CatalogItemPatch().load(values)
-    except ValidationError as exc:
-        with get_db().read() as session:
-            item = _item(session, code)
-            return render_template(
-                "admin/catalog_item.html",
-                item=item,
-                values=values,
-                categories=CATEGORIES,
-                errors=flatten_fields(exc.messages),
-            ), 422
-    with get_db().write() as session:
-        item = _item(session, code)
-        for key, value in data.items():
-            setattr(item, key, value)
-        audit.record(session, "catalog.updated", actor_id=signin.actor().user_id, code=code, **data)
+        with get_db().write() as session:
+            catalog.update_item(
+                session, code, values, handoff.today(), actor_id=signin.actor().user_id
+            )
+    except Invalid as exc:
+        return _render_item(code, values, *_refusal(exc))
     flash(t("common.saved"), "ok")
     return redirect(url_for("web.admin_catalog"))
 

@@ -35,6 +35,11 @@ COLUMNS: tuple[tuple[str, str, dict[str, str]], ...] = (
         "outcome.blocked_negative_list",
         {"outcome": "blocked_negative_list"},
     ),
+    (
+        "blocked_forbidden_certificate",
+        "outcome.blocked_forbidden_certificate",
+        {"outcome": "blocked_forbidden_certificate"},
+    ),
     ("blocked_unfunded", "outcome.blocked_unfunded", {"outcome": "blocked_unfunded"}),
     ("rejected", "outcome.rejected", {"outcome": "rejected"}),
     ("refused", "outcome.refused", {"outcome": "refused"}),
@@ -50,6 +55,12 @@ COLUMNS: tuple[tuple[str, str, dict[str, str]], ...] = (
     ("avg_score", "reports.fig.avg_score", {"figure": "evaluated"}),
 )
 MONEY = {"agreed", "transferred", "outstanding"}
+# the blocked handoffs per department, stacked in this order, with their colours
+BLOCKED_SERIES = {
+    "blocked_unfunded": "#c2410c",
+    "blocked_negative_list": "#7c3aed",
+    "blocked_forbidden_certificate": "#be185d",
+}
 HOLD_ROLE = {"department": "department", "street": "street_office", "community": "committee"}
 
 
@@ -178,21 +189,12 @@ def _unfunded_chart(data, keep) -> tuple[Markup, list[dict[str, Any]]]:
     chart_rows = [
         {
             "name": r["name"],
-            "values": {
-                "blocked_unfunded": r["blocked_unfunded"],
-                "blocked_negative_list": r["blocked_negative_list"],
-            },
-            "links": {
-                o: drill_url(keep, department=r["code"], outcome=o)
-                for o in ("blocked_unfunded", "blocked_negative_list")
-            },
+            "values": {o: r[o] for o in BLOCKED_SERIES},
+            "links": {o: drill_url(keep, department=r["code"], outcome=o) for o in BLOCKED_SERIES},
         }
         for r in rows
     ]
-    series = [
-        ("blocked_unfunded", t("outcome.blocked_unfunded"), "#c2410c"),
-        ("blocked_negative_list", t("outcome.blocked_negative_list"), "#7c3aed"),
-    ]
+    series = [(o, t(f"outcome.{o}"), BLOCKED_SERIES[o]) for o in BLOCKED_SERIES]
     return bar_chart(chart_rows, series, label=t("reports.q_unfunded"), unit=""), rows
 
 

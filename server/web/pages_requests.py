@@ -11,7 +11,7 @@ from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from handoff import agreement as handoff_agreement
-from handoff import catalog
+from handoff import catalog, screening
 from handoff import queries as handoff_queries
 from handoff import requests as handoff
 from handoff import rules as handoff_rules
@@ -35,11 +35,22 @@ CATEGORY_ORDER = ("assisted", "self_governance", "certificate_allowed", "certifi
 # --- the new-request form -------------------------------------------------------------------
 
 
-def _screen(category: str | None, amount: str) -> list[str]:
+TERM_FIELDS = {
+    "title": "new.title_field",
+    "description": "new.description",
+    "legal_basis": "new.legal_basis",
+}
+
+
+def _screen(category: str | None, amount: str, hit: screening.Hit | None = None) -> list[str]:
     """What the automatic screening will do with these values (keys of i18n warnings)."""
     warnings = []
     if category == "negative":
         warnings.append("negative")
+    if category == "certificate_forbidden":
+        warnings.append("forbidden")
+    if hit is not None:
+        warnings.append("term")
     try:
         amount_fen = yuan_to_fen(parse_yuan(amount)) if amount.strip() else None
     except ValueError:
@@ -100,6 +111,17 @@ def _chosen_communities(state: dict[str, Any], streets) -> list[str]:
     return ordered + sorted(c for c in chosen if c not in known)
 
 
+def _term_warning(hit: screening.Hit | None, category: str, **placeholders: str) -> str:
+    """The warning for a negative-list term in the text (with `placeholders` for app.js)."""
+    key = "new.warn_term_unlisted" if category == "unlisted" else "new.warn_term_listed"
+    if placeholders:
+        return t(key, **placeholders)
+    if hit is None:
+        return ""
+    item = f"{hit.item_code} {hit.item_name}"
+    return t(key, field=t(TERM_FIELDS[hit.field]), term=hit.term, item=item)
+
+
 def _render_new(state, *, errors=None, checked=False, status=200):
     actor = signin.actor()
     with get_db().read() as session:
@@ -108,6 +130,17 @@ def _render_new(state, *, errors=None, checked=False, status=200):
         by_code = {i.code: i for i in items}
         selected = by_code.get(state["item_code"])
         category = selected.category if selected else "unlisted"
+        terms = screening.in_force(session, handoff.today())
+        hit = terms.find(
+            {
+                "title": state["title"],
+                "description": state["description"],
+                # an empty basis is the item's (as `create_request` has it)
+                "legal_basis": state["legal_basis"] or (selected.legal_basis if selected else ""),
+            }
+        )
+        shown_checks = checked or bool(errors)
+        placeholders = {"field": "{field}", "term": "{term}", "item": "{item}"}
         q = state["item_q"].lower()
         shown = [
             i for i in items if not q or q in i.code.lower() or q in i.name.lower() or i is selected
@@ -123,9 +156,16 @@ def _render_new(state, *, errors=None, checked=False, status=200):
             chosen=chosen,
             whole=set(state["streets"]),
             errors=errors or {},
-            warnings=_screen(category, state["amount"]) if (checked or errors) else [],
+            warnings=_screen(category, state["amount"], hit) if shown_checks else [],
             checked=checked and not errors,
             selected=selected,
+            term_warning=_term_warning(hit, category) if shown_checks else "",
+            term_templates={
+                "unlisted": _term_warning(None, "unlisted", **placeholders),
+                "listed": _term_warning(None, "listed", **placeholders),
+            },
+            screen_terms=terms.as_json(),
+            term_fields={k: t(v) for k, v in TERM_FIELDS.items()},
         )
         return page, status
 

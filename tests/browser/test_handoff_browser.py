@@ -237,7 +237,15 @@ def test_handoff_from_request_to_evaluation_in_the_browser(server, browser, shot
     amount.fill("5000.00")
     expect(dept.locator('[data-warn="unfunded"]')).to_be_hidden()
     dept.locator("#due_date").fill("2099-12-31")
+    # negative-list words in the text are caught as one types, however they are spaced
+    term = dept.locator('[data-warn="term"]')
+    expect(term).to_be_hidden()
+    dept.locator("#description").fill("入户调查时顺带完成招 商·引 资任务")
+    expect(term).to_be_visible()
+    expect(term).to_contain_text("工作内容含负面清单用语「招商引资」")
+    expect(term).to_contain_text("区准入办复核")  # A01 is listed: district review, flagged
     dept.locator("#description").fill("对辖区低保对象开展入户调查，核实家庭收入与财产状况。")
+    expect(term).to_be_hidden()
     street = dept.locator("details.street", has=dept.locator('fieldset[data-street="TB-RG"]'))
     street.locator("summary").click()
     dept.locator("#c-TB-RG-01").check()

@@ -114,7 +114,11 @@ def test_requests_are_screened_by_the_entry_in_force_on_their_date(db, actor):
     def launch(day: datetime) -> Request:
         clock.freeze(day)
         payload = handoff.RequestInput(
-            title="测试事项", community_codes=["TB-RG-01"], amount="100.00", item_code="Z99"
+            title="测试事项",
+            community_codes=["TB-RG-01"],
+            amount="100.00",
+            item_code="Z99",
+            due_date="2099-12-31",
         )
         request_id = handoff.create_request(db, actor("dept.mz"), payload)
         with db.read() as s:
@@ -172,3 +176,33 @@ def test_who_may_start_and_message(db, actor):
         messages.deliver(db, actor("dept.rs"), "catalog_objection", {"item_code": "B01"}, {})
     with pytest.raises(Forbidden):  # finance is not among the process's message senders
         messages.deliver(db, actor("finance"), "catalog_objection", {"item_code": "A01"}, {})
+
+
+def test_a_changed_entry_keeps_the_words_that_name_it(db, actor):
+    before = catalog_entry(db, "N07", date(2026, 9, 1))
+    assert before.terms == ["责任状", "一票否决"]
+    instance_id = propose(
+        db,
+        actor,
+        item_code="N07",
+        item_name="与社区签订责任状、实行一票否决（修订）",
+        funding_standard="",
+        reason="年度审核：名称修订",
+    )
+    approve_to_notice(db, actor, instance_id)
+    with db.read() as s:
+        due = s.get(ProcessInstance, instance_id).next_timer_at
+    clock.freeze(due + timedelta(minutes=1))
+    service.fire_due_timers(db)
+    complete(db, actor, instance_id, "district_decision", "reviewer", {"decision": "approve"})
+    try:
+        new = catalog_entry(db, "N07", date(2026, 10, 8))
+        assert new.id != before.id and new.name.endswith("（修订）")
+        assert new.terms == ["责任状", "一票否决"]
+    finally:  # the seeded catalog as the other tests expect it
+        with db.write() as s:
+            for entry in s.scalars(select(CatalogItem).where(CatalogItem.code == "N07")):
+                if entry.id == before.id:
+                    entry.effective_to = None
+                else:
+                    s.delete(entry)

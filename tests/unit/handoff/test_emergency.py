@@ -42,7 +42,11 @@ def order(db, actor, who: str = "street.rg", **overrides) -> int:
 
 def file_handoff(db, actor) -> str:
     payload = handoff.RequestInput(
-        title="防汛转移补办委托", community_codes=["TB-RG-01"], amount="2000.00", item_code="A01"
+        title="防汛转移补办委托",
+        community_codes=["TB-RG-01"],
+        amount="2000.00",
+        item_code="A01",
+        due_date="2099-12-31",
     )
     request_id = handoff.create_request(db, actor("dept.mz"), payload)
     with db.read() as s:
