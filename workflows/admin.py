@@ -2,7 +2,7 @@
 
 One function per admin action. The JSON API (`server/api/admin.py`) and the admin pages
 (`server/web/pages_admin.py`) both call them, so an action is checked, audited and refused the
-same way whichever way it comes in (the catalog's own actions are in `handoff.catalog`). Each
+same way whichever way it comes in (a plugin's own records have theirs in its package). Each
 function validates its input, writes its audit event in the caller's transaction and raises:
 
 - `Invalid` (422) with `fields`: field -> the API's bilingual message;
