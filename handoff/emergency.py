@@ -46,9 +46,12 @@ class EmergencyHooks(hooks.ProcessHooks):
         if errors:
             raise FormErrors(errors)
 
-    def task_completed(self, ctx: hooks.HookContext, task: Task, form_data: dict[str, Any]) -> None:
+    def check_completion(
+        self, ctx: hooks.HookContext, task: Task, form_data: dict[str, Any]
+    ) -> dict[str, str]:
         if task.key == FILING_TASK:
-            _check_filing(ctx.session, ctx.instance, form_data["request_no"])
+            return _filing_problems(ctx.session, ctx.instance, form_data["request_no"])
+        return {}
 
 
 def _kind(session: Session, unit_id: int | None) -> str | None:
@@ -71,11 +74,11 @@ def _member(session: Session, user_id: int | None, role: str, unit_id: int) -> b
     )
 
 
-def _check_filing(session: Session, instance: ProcessInstance, number: str) -> None:
+def _filing_problems(session: Session, instance: ProcessInstance, number: str) -> dict[str, str]:
     """The request filed afterwards: the department's, with a handoff to this community."""
     request = session.scalar(select(Request).where(Request.number == number))
     if request is None or request.department_id != instance.scope.get("department"):
-        raise FormErrors({"request_no": f"本部门没有编号为 {number} 的委托申请"})
+        return {"request_no": f"本部门没有编号为 {number} 的委托申请"}
     handed = session.scalar(
         select(HandoffInstance.instance_id).where(
             HandoffInstance.request_id == request.id,
@@ -83,7 +86,8 @@ def _check_filing(session: Session, instance: ProcessInstance, number: str) -> N
         )
     )
     if handed is None:
-        raise FormErrors({"request_no": f"委托申请 {number} 不涉及本社区"})
+        return {"request_no": f"委托申请 {number} 不涉及本社区"}
+    return {}
 
 
 def counts(
