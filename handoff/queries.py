@@ -13,7 +13,15 @@ from sqlalchemy.orm import Session, defer, lazyload, selectinload
 
 from workflows.errors import NotFound
 from workflows.models import OrgUnit, ProcessInstance
-from workflows.queries import Page, history, like_pattern, order_by, paged, visible_instances
+from workflows.queries import (
+    Page,
+    history,
+    instance_detail,
+    like_pattern,
+    order_by,
+    paged,
+    visible_instances,
+)
 from workflows.service import Actor
 
 from .models import Agreement, HandoffInstance, LedgerEntry, Request
@@ -83,12 +91,21 @@ def instance_extras(session: Session, instance_id: int) -> dict[str, Any]:
     link = link_of(session, instance_id)
     community = session.get(OrgUnit, link.community_id) if link is not None else None
     return {
+        "request": session.get(Request, link.request_id) if link is not None else None,
         "request_id": link.request_id if link is not None else None,
         "community_code": community.code if community is not None else None,
         "community_name": community.name if community is not None else None,
         "agreement": agreement_of(session, instance_id),
         "ledger": ledger(session, instance_id),
     }
+
+
+def instance_view(session: Session, actor: Actor, instance_id: int) -> dict[str, Any]:
+    """An instance as the API and the pages show it: the engine's detail (scoped like every
+    read) with what the handoff adds."""
+    detail = instance_detail(session, actor, instance_id)
+    detail.update(instance_extras(session, instance_id))
+    return detail
 
 
 def request_ids(session: Session, instance_ids: Iterable[int]) -> dict[int, int]:

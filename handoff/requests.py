@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflows import audit, clock, definitions, starting
+from workflows import audit, clock, definitions, roles, starting
 from workflows.db import Database
 from workflows.errors import Conflict, Forbidden, Invalid, NotFound
 from workflows.forms import FormErrors, parse_date
@@ -212,6 +212,7 @@ def create_request(db: Database, actor: Actor, payload: RequestInput) -> int:
                 select(OrgUnit).where(OrgUnit.id.in_({c.parent_id for c in communities}))
             )
         }
+        scope_keys = roles.scope_keys(session)  # once for the whole fan-out
         for community in communities:
             data = _instance_data(
                 request, department, streets[community.parent_id], community, finance, access
@@ -224,6 +225,7 @@ def create_request(db: Database, actor: Actor, payload: RequestInput) -> int:
                 actor_id=actor.user_id,
                 title=f"{request.title}（{community.name}）",
                 business_key=request.number,
+                scope=starting.resolve_scope(session, data, scope_keys),
             )
             session.add(
                 HandoffInstance(

@@ -11,13 +11,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, delete, select, text
 
 import handoff
 from handoff import demo
+from handoff.models import CatalogItem
 from workflows import clock, migrate
 from workflows.db import Database
-from workflows.models import User
+from workflows.models import OrgUnit, User
 from workflows.service import Actor
 
 RUNTIME_TABLES = [
@@ -122,6 +123,23 @@ def db(backend, _seeded) -> Iterator[Database]:
     clock.reset()
     yield database
     clock.reset()
+
+
+@pytest.fixture
+def tag(db):
+    """A unique suffix; whatever a test made with it is deleted afterwards."""
+    suffix = uuid.uuid4().hex[:6]
+    yield suffix
+    _empty_runtime_tables(db)  # tokens and audit events name the users made
+    with db.write() as s:
+        for user in s.scalars(select(User).where(User.username.like(f"%{suffix}%"))):
+            s.delete(user)
+        s.flush()
+        s.execute(delete(CatalogItem).where(CatalogItem.code.like(f"%{suffix.upper()}%")))
+        units = s.scalars(select(OrgUnit).where(OrgUnit.code.like(f"%{suffix.upper()}%"))).all()
+        for unit in sorted(units, key=lambda u: -len(u.code)):  # children first
+            s.delete(unit)
+            s.flush()
 
 
 @pytest.fixture

@@ -6,17 +6,15 @@ PostgreSQL, through Flask's test client."""
 from __future__ import annotations
 
 import re
-import uuid
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 
 from handoff.models import CatalogItem
 from server import create_app
 from server.web import i18n
 from workflows.models import AuditEvent, OrgUnit, User
 
-from .conftest import _empty_runtime_tables
 from .test_web_pages import PASSWORD, signed_in, text
 from .test_web_processes import _data_words, assert_one_language
 
@@ -29,21 +27,6 @@ def app(db):
     app = create_app({"DATABASE_URL": db.url, "SECRET_KEY": "x" * 40, "TESTING": True})
     yield app
     app.extensions["db"].dispose()
-
-
-@pytest.fixture
-def tag(db):
-    """A unique suffix for what a test makes; all of it is deleted afterwards."""
-    suffix = uuid.uuid4().hex[:6]
-    yield suffix
-    _empty_runtime_tables(db)  # tokens and audit events name the users made
-    with db.write() as s:
-        for user in s.scalars(select(User).where(User.username.like(f"%{suffix}%"))):
-            s.delete(user)
-        s.flush()
-        s.execute(delete(CatalogItem).where(CatalogItem.code.like(f"%{suffix.upper()}%")))
-        for unit in s.scalars(select(OrgUnit).where(OrgUnit.code.like(f"%{suffix.upper()}%"))):
-            s.delete(unit)
 
 
 class Api:

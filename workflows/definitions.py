@@ -31,8 +31,6 @@ NS = {
     "camunda": "http://camunda.org/schema/1.0/bpmn",
 }
 CAMUNDA = "{" + NS["camunda"] + "}"
-# camunda:assignee values meaning "whoever started the instance"
-STARTER_ASSIGNEES = ("${starter}", "${initiator}")
 
 
 class DefinitionError(ValueError):
@@ -141,7 +139,7 @@ def _user_tasks(
             raise DefinitionError("manual tasks are not supported: use a user task", ts.name)
         form = _form_of(element)
         assignee = (element.get(f"{CAMUNDA}assignee") or "").strip() or None
-        if assignee in STARTER_ASSIGNEES:
+        if assignee in validation.STARTER_REFS:
             assignee = "starter"
         role = validation.task_role(process, element) or ""
         tasks[ts.name] = UserTaskInfo(ts.name, ts.bpmn_name or ts.name, role, form, assignee)

@@ -14,7 +14,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-FIELD_TYPES = {"string", "text", "enum", "long", "boolean", "date", "decimal"}
+FIELD_TYPES = ("string", "text", "enum", "long", "boolean", "date", "decimal")
 MAX_TEXT = 20_000
 _DECIMAL_RE = re.compile(r"^\d{1,12}(\.\d{1,2})?$")
 

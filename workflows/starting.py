@@ -23,9 +23,13 @@ from .service import Actor, run_step
 MAX_TITLE = 200
 
 
-def resolve_scope(session: Session, data: Mapping[str, Any]) -> dict[str, int]:
-    """Org unit ids per role from the codes the instance data names (the routing rule)."""
-    keys = roles.scope_keys(session)
+def resolve_scope(
+    session: Session, data: Mapping[str, Any], keys: Mapping[str, str] | None = None
+) -> dict[str, int]:
+    """Org unit ids per role from the codes the instance data names (the routing rule).
+
+    `keys` is `roles.scope_keys`, for a caller resolving many instances (a fan-out)."""
+    keys = roles.scope_keys(session) if keys is None else keys
     codes = {role: data[key] for role, key in keys.items() if data.get(key)}
     if any(not isinstance(code, str) for code in codes.values()):
         raise Invalid("org unit codes must be strings")
@@ -131,15 +135,17 @@ def start_instance(
     actor_id: int | None,
     title: str = "",
     business_key: str | None = None,
+    scope: dict[str, int] | None = None,
 ) -> ProcessInstance:
-    """Start an instance inside the caller's transaction and run it to its first wait."""
+    """Start an instance inside the caller's transaction and run it to its first wait;
+    `scope` is `resolve_scope(session, data)` when the caller has it already."""
     parsed = definitions.loaded(definition)
     instance = ProcessInstance(
         definition_id=definition.id,
         business_key=business_key,
         started_by_id=actor_id,
         title=(title or parsed.name)[:MAX_TITLE],
-        scope=resolve_scope(session, data),
+        scope=resolve_scope(session, data) if scope is None else scope,
         state={},
         status="running",
         created_at=clock.now(),
@@ -222,7 +228,7 @@ def _starts_for_own_unit(
     session: Session,
     actor: Actor,
     parsed: definitions.ParsedProcess,
-    data: Mapping[str, Any],
+    scope: Mapping[str, int],
     given: Mapping[str, Any],
 ) -> None:
     """A starter by candidateStarterGroups starts as a party of the instance: one of their
@@ -236,7 +242,6 @@ def _starts_for_own_unit(
     held = [(r, u) for r, u in actor.pairs if r in parsed.starter_roles]
     if any(r not in keys for r, _ in held):
         return  # a role without a unit of the instance (admin): nothing to be a party of
-    scope = resolve_scope(session, data)
     if any(scope.get(role) == unit for role, unit in held):
         return
     named = sorted(k for k in SCOPE_KEYS.values() if given.get(k))
@@ -257,7 +262,8 @@ def start_process(
         ):
             raise Invalid("business key too long", {"business_key": "最多 100 个字符"})
         full = complete_scope(session, cleaned, actor, parsed.starter_roles)
-        _starts_for_own_unit(session, actor, parsed, full, given=cleaned)
+        scope = resolve_scope(session, full)
+        _starts_for_own_unit(session, actor, parsed, scope, given=cleaned)
         # a title field names the instance; else the business key tells instances apart
         title = str(full.get("title") or " ".join(filter(None, (parsed.name, business_key))))
         return start_instance(
@@ -267,4 +273,5 @@ def start_process(
             actor_id=actor.user_id,
             title=title,
             business_key=business_key,
+            scope=scope,
         )

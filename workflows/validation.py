@@ -23,6 +23,7 @@ from typing import Literal
 from lxml import etree
 
 from workflows import evaluator
+from workflows.forms import FIELD_TYPES
 from workflows.timers_iso import (
     ISO_LITERAL,
     TimerKind,
@@ -42,7 +43,6 @@ NS = {"bpmn": BPMN, "camunda": CAMUNDA, "bpmndi": "http://www.omg.org/spec/BPMN/
 ID_NAMESPACES = {BPMN, NS["bpmndi"], "http://www.omg.org/spec/DD/20100524/DC"}
 
 MAX_ID, MAX_NAME = 100, 200
-FIELD_TYPES = ("string", "text", "enum", "long", "boolean", "date", "decimal")
 STARTER_REFS = ("${starter}", "${initiator}")  # both mean: whoever started the instance
 _USERNAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # form fields become variables: review.x

@@ -45,9 +45,7 @@ def list_instances(q):
 
 
 def instance_body(session, instance_id: int) -> dict:
-    detail = queries.instance_detail(session, current_actor(), instance_id)
-    detail.update(handoff_queries.instance_extras(session, instance_id))
-    return detail
+    return handoff_queries.instance_view(session, current_actor(), instance_id)
 
 
 @blp.get("/instances/<int:instance_id>")

@@ -10,7 +10,6 @@ from flask import flash, redirect, render_template, url_for
 from markupsafe import Markup
 
 from handoff import queries as handoff_queries
-from handoff.models import Request
 from workflows import definitions, queries, service
 from workflows.errors import Conflict
 from workflows.models import AuditEvent, ProcessInstance, User
@@ -132,10 +131,8 @@ def _may_cancel(actor, instance: ProcessInstance) -> bool:
 def instance_page(instance_id: int):
     actor = signin.actor()
     with get_db().read() as session:
-        detail = queries.instance_detail(session, actor, instance_id)
-        detail.update(handoff_queries.instance_extras(session, instance_id))
-        instance = detail["instance"]
-        link = handoff_queries.link_of(session, instance_id)
+        detail = handoff_queries.instance_view(session, actor, instance_id)
+        instance, req = detail["instance"], detail["request"]
         inbox_ids = {
             task.id
             for task in detail["open_tasks"]
@@ -145,9 +142,9 @@ def instance_page(instance_id: int):
         return render_template(
             "instance.html",
             instance=instance,
-            req=session.get(Request, link.request_id) if link is not None else None,
+            req=req,
             starter=starter,
-            start_pairs=[] if link is not None else _start_pairs(session, instance, detail["data"]),
+            start_pairs=[] if req is not None else _start_pairs(session, instance, detail["data"]),
             detail=detail,
             data=detail["data"],
             diagram=diagram_markup(instance, detail["states"], detail["taken"]),

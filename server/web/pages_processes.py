@@ -54,7 +54,7 @@ class Entry:
 
 
 def _own_start(key: str) -> bool:
-    return key in OWN_START_PAGES or bool(getattr(plugins.for_process(key), "own_start", False))
+    return key in OWN_START_PAGES or plugins.for_process(key).own_start
 
 
 def _entry(actor: Actor, key: str, definition: ProcessDefinition) -> Entry:

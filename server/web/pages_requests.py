@@ -273,8 +273,7 @@ def request_page(request_id: int):
         ids = [i.id for i in instances]
         chosen_id = int_arg("instance", ids[0])
         chosen = next((i for i in instances if i.id == chosen_id), instances[0])
-        chosen_detail = queries.instance_detail(session, actor, chosen.id)
-        chosen_detail.update(handoff_queries.instance_extras(session, chosen.id))
+        chosen_detail = handoff_queries.instance_view(session, actor, chosen.id)
         ledgers = {i.id: handoff_queries.ledger(session, i.id) for i in instances}
         visible = set(ids)
         events = [
@@ -306,15 +305,16 @@ def request_page(request_id: int):
 def agreement_page(instance_id: int):
     actor = signin.actor()
     with get_db().read() as session:
-        detail = queries.instance_detail(session, actor, instance_id)
-        detail.update(handoff_queries.instance_extras(session, instance_id))
+        # the printable agreement needs no engine state: the scoped instance row will do
+        instance = queries.instance_for(session, actor, instance_id)
+        detail = handoff_queries.instance_extras(session, instance_id)
         agreement = detail["agreement"]
         if agreement is None:
             raise NotFound("no agreement yet")
         signatures = {s.party: s for s in agreement.signatures}
         return render_template(
             "agreement.html",
-            instance=detail["instance"],
+            instance=instance,
             agreement=agreement,
             content=agreement.content or {},
             signatures=signatures,

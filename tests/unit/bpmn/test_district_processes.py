@@ -43,42 +43,15 @@ from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
-DRAFTS = Path(__file__).resolve().parents[3] / "bpmn"
-NS = {
-    "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
-    "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",
-    "dc": "http://www.omg.org/spec/DD/20100524/DC",
-    "di": "http://www.omg.org/spec/DD/20100524/DI",
-    "camunda": "http://camunda.org/schema/1.0/bpmn",
-}
+from tests.test_bpmn_files import FLOW_NODES, NS
+
+BPMN_DIR = Path(__file__).resolve().parents[3] / "bpmn"
 CAMUNDA = f"{{{NS['camunda']}}}"
 ROLES = {"department", "street_office", "district_reviewer", "committee", "finance"}
 OUTCOMES = {"approved", "rejected", "completed", "withdrawn"}
 FIELD_TYPES = {"string", "text", "enum", "long", "boolean", "date", "decimal"}
 CONSTRAINTS = {"required", "min", "max", "maxlength"}
 FUNCTIONS = {"len", "str", "int", "min", "max", "abs", "now", "today", "add_working_days", "to_fen"}
-FLOW_NODES = {
-    "task",
-    "userTask",
-    "scriptTask",
-    "serviceTask",
-    "manualTask",
-    "sendTask",
-    "receiveTask",
-    "businessRuleTask",
-    "callActivity",
-    "subProcess",
-    "startEvent",
-    "endEvent",
-    "intermediateCatchEvent",
-    "intermediateThrowEvent",
-    "boundaryEvent",
-    "exclusiveGateway",
-    "parallelGateway",
-    "inclusiveGateway",
-    "eventBasedGateway",
-    "complexGateway",
-}
 CJK = re.compile(r"[\u4e00-\u9fff]")
 OVERDUE = re.compile(r"add_working_days\(now\(\), (\d+)\)")
 
@@ -173,7 +146,7 @@ def _local(elem: etree._Element) -> str:
 
 
 def _load(draft: Draft) -> tuple[etree._Element, etree._Element]:
-    root = etree.parse(str(DRAFTS / draft.file)).getroot()
+    root = etree.parse(str(BPMN_DIR / draft.file)).getroot()
     processes = root.findall("bpmn:process", NS)
     assert [p.get("isExecutable") for p in processes] == ["true"], "one executable process"
     return root, processes[0]
@@ -637,7 +610,7 @@ def test_layout_nodes_in_their_lanes_without_overlap(draft):
 
 def _spec(draft: Draft):
     parser = CamundaParser()
-    path = DRAFTS / draft.file
+    path = BPMN_DIR / draft.file
     parser.add_bpmn_xml(etree.parse(str(path)).getroot(), filename=str(path))
     return parser.get_spec(draft.key)
 

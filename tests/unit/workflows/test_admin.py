@@ -3,11 +3,10 @@ each validates, audits, and refuses with `workflows.errors` carrying the field a
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 
 from handoff import catalog
 from handoff import requests as handoff
@@ -18,26 +17,7 @@ from workflows import accounts, admin, roles
 from workflows.errors import Conflict, Forbidden, Invalid, NotFound
 from workflows.models import AuditEvent, OrgUnit, User
 
-from ...conftest import _empty_runtime_tables
-
 PASSWORD = "a-long-password-1"
-
-
-@pytest.fixture
-def tag(db):
-    """A unique suffix; whatever a test made with it is deleted afterwards."""
-    suffix = uuid.uuid4().hex[:6]
-    yield suffix
-    _empty_runtime_tables(db)  # tokens and audit events name the users made
-    with db.write() as s:
-        for user in s.scalars(select(User).where(User.username.like(f"%{suffix}%"))):
-            s.delete(user)
-        s.flush()
-        s.execute(delete(CatalogItem).where(CatalogItem.code.like(f"%{suffix.upper()}%")))
-        units = s.scalars(select(OrgUnit).where(OrgUnit.code.like(f"%{suffix.upper()}%"))).all()
-        for unit in sorted(units, key=lambda u: -len(u.code)):  # children first
-            s.delete(unit)
-            s.flush()
 
 
 def events(db, action: str) -> list[AuditEvent]:
