@@ -8,13 +8,14 @@ metadata.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -247,6 +248,8 @@ class Task(Base):
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # due_at falls in a year whose statutory calendar is not entered yet (weekends only)
+    due_provisional: Mapped[bool] = mapped_column(Boolean, default=False)
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     escalation_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -317,3 +320,49 @@ class AttachmentBlob(Base):
 
     storage_key: Mapped[str] = mapped_column(String(255), primary_key=True)
     content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class CalendarYear(Base):
+    """A year of the statutory calendar (国务院办公厅 notice on the holiday arrangements).
+
+    A year without a row is counted Monday to Friday, and dates counted in it are provisional.
+    """
+
+    __tablename__ = "calendar_year"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    source: Mapped[str] = mapped_column(String(16))  # library | admin
+    notice: Mapped[str] = mapped_column(String(200), default="")
+    entered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+
+class CalendarDay(Base):
+    """A day that differs from Monday-to-Friday: a holiday (also on a weekday) or an adjusted
+    working day (调休上班, on a weekend)."""
+
+    __tablename__ = "calendar_day"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    year: Mapped[int] = mapped_column(
+        ForeignKey("calendar_year.year", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(8))  # holiday | workday
+    name: Mapped[str] = mapped_column(String(40), default="")
+
+
+class ProvisionalTimer(Base):
+    """A timer counted in working days into a year with no calendar yet: what to count again
+    (from `start`, `days` working days) when the year is entered."""
+
+    __tablename__ = "provisional_timer"
+    __table_args__ = (UniqueConstraint("instance_id", "spiff_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(
+        ForeignKey("process_instance.id", ondelete="CASCADE"), index=True
+    )
+    spiff_id: Mapped[str] = mapped_column(String(36))
+    start: Mapped[datetime] = mapped_column(UTCDateTime)
+    days: Mapped[int] = mapped_column(Integer)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
