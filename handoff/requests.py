@@ -17,13 +17,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflows import audit, clock, definitions, roles, starting
+from workflows import audit, calendar, clock, definitions, roles, starting
 from workflows.db import Database
 from workflows.errors import Conflict, Forbidden, Invalid, NotFound
 from workflows.forms import FormErrors, parse_date
 from workflows.models import OrgUnit
 from workflows.service import Actor
-from workflows.workdays import add_working_days, shanghai_date
+from workflows.workdays import Due, shanghai_date
 
 from . import screening
 from .catalog import item_in_force
@@ -46,18 +46,27 @@ def today() -> date:
 def earliest_due(amount_fen: int | None) -> date:
     """The earliest due date a request may name today: street review, then (with money, or
     when the amount is not known yet) the funding period, in working days."""
+    return shanghai_date(_earliest(amount_fen).at)
+
+
+def _earliest(amount_fen: int | None) -> Due:
+    """`earliest_due`, provisional when counted through a year with no holidays entered."""
     days = STREET_REVIEW_DAYS + (FUNDING_DAYS if amount_fen != 0 else 0)
-    return shanghai_date(add_working_days(clock.now(), days))
+    return calendar.count(clock.now(), days)
 
 
 def due_date_problem(due: date | None, amount_fen: int | None) -> str | None:
     """Why `due` cannot be a request's due date (a message naming the earliest allowed date)."""
-    earliest = earliest_due(amount_fen)
+    counted = _earliest(amount_fen)
+    earliest = shanghai_date(counted.at)
     periods = f"街道审核 {STREET_REVIEW_DAYS} 个工作日"
     periods_en = f"{STREET_REVIEW_DAYS} working days of street review"
     if amount_fen != 0:
         periods += f"、经费拨付 {FUNDING_DAYS} 个工作日"
         periods_en += f" and {FUNDING_DAYS} of funding"
+    if counted.provisional:
+        periods += "（假日安排未公布，按周末计算）"
+        periods_en += " (holidays not published yet, counted on weekends only)"
     if due is None:
         return (
             f"必填：须留出{periods}，最早 {earliest} "

@@ -10,7 +10,7 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from handoff import demo
-from workflows import consistency, migrate, service
+from workflows import consistency, migrate, recount, service
 
 from . import get_db
 
@@ -60,7 +60,8 @@ def register(app: Flask) -> None:
     @click.option("--interval", default=5.0, help="Seconds between polls.")
     @click.option("--once", is_flag=True, help="Fire what is due now and exit.")
     def timer_worker(interval: float, once: bool) -> None:
-        """Fire due BPMN timers; run as many of these as you like."""
+        """Fire due BPMN timers (and count provisional due dates again once their year's
+        calendar is entered); run as many of these as you like."""
         stopping = False
 
         def stop(*_):
@@ -71,6 +72,9 @@ def register(app: Flask) -> None:
         signal.signal(signal.SIGINT, stop)
         db = get_db()
         while not stopping:
+            # due dates counted provisionally by a worker whose calendar had not yet seen a
+            # newly entered year are counted again before anything fires
+            recount.sweep(db)
             fired = service.fire_due_timers(db)
             if fired:
                 click.echo(f"fired {fired} timer(s)")

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import UTC, date, datetime, timedelta, timezone
 
-import chinese_calendar
 import pytest
 
 from workflows import workdays
@@ -17,11 +15,6 @@ CST = timezone(timedelta(hours=8))
 def end_of(day: date) -> datetime:
     """23:59:59 Asia/Shanghai on ``day``, as UTC."""
     return datetime(day.year, day.month, day.day, 23, 59, 59, tzinfo=CST).astimezone(UTC)
-
-
-@pytest.fixture
-def fresh_warnings(monkeypatch):
-    monkeypatch.setattr(workdays, "_warned_years", set())
 
 
 def test_zoneinfo_has_shanghai_data():
@@ -98,35 +91,59 @@ def test_bad_arguments():
         add_working_days(date(2026, 9, 28), 1)
 
 
-def test_fallback_year_is_monday_to_friday_and_warns_once(caplog, fresh_warnings):
-    with pytest.raises(NotImplementedError):  # the premise: version 1.11 has no 2027 data
-        chinese_calendar.is_workday(date(2027, 1, 4))
-    caplog.set_level(logging.WARNING, logger="workflows.workdays")
+# A calendar that knows 2026 (from the package) and nothing after it, whatever the installed
+# chinesecalendar version knows.
+KNOWS_2026 = workdays.Calendar(
+    years=frozenset({2026}),
+    holidays=frozenset(d for d in workdays.library_calendar().holidays if d.year == 2026),
+    workdays=frozenset(d for d in workdays.library_calendar().workdays if d.year == 2026),
+)
 
-    assert is_working_day(date(2027, 1, 1))  # Friday (really New Year's Day; no data)
-    assert not is_working_day(date(2027, 1, 2))  # Saturday
-    assert not is_working_day(date(2027, 1, 3))  # Sunday
-    assert is_working_day(date(2027, 1, 4))  # Monday
 
-    # Thu 2026-12-31 + 2: Fri 2027-01-01, (weekend), Mon 2027-01-04.
-    due = add_working_days(datetime(2026, 12, 31, 10, tzinfo=CST), 2)
-    assert due == end_of(date(2027, 1, 4))
+def test_unknown_year_is_monday_to_friday_and_provisional():
+    assert KNOWS_2026.is_working_day(date(2027, 1, 1))  # Friday (really New Year's Day)
+    assert not KNOWS_2026.is_working_day(date(2027, 1, 2))  # Saturday
+    assert KNOWS_2026.is_working_day(date(2027, 1, 4))  # Monday
+
+    # Thu 2026-12-31 + 2: Fri 2027-01-01, (weekend), Mon 2027-01-04, counted provisionally.
+    due = workdays.count(datetime(2026, 12, 31, 10, tzinfo=CST), 2, KNOWS_2026)
+    assert due == workdays.Due(end_of(date(2027, 1, 4)), provisional=True)
     # Ten weeks into 2027: 50 working days from Sun 2027-01-03 is Fri 2027-03-12.
-    assert add_working_days(datetime(2027, 1, 3, 10, tzinfo=CST), 50) == end_of(date(2027, 3, 12))
+    due = workdays.count(datetime(2027, 1, 3, 10, tzinfo=CST), 50, KNOWS_2026)
+    assert due.at == end_of(date(2027, 3, 12)) and due.provisional
+    # Within the known year: not provisional, and the holidays count.
+    due = workdays.count(datetime(2026, 9, 24, 10, 30, tzinfo=CST), 15, KNOWS_2026)
+    assert due == workdays.Due(end_of(date(2026, 10, 22)), provisional=False)
+    # The end of the start's own day (n = 0) is never provisional.
+    assert not workdays.count(datetime(2027, 5, 1, tzinfo=CST), 0, KNOWS_2026).provisional
 
-    warnings = [r for r in caplog.records if "2027" in r.getMessage()]
-    assert len(warnings) == 1
-    assert warnings[0].levelno == logging.WARNING
+
+def test_entered_year_counts_its_holidays():
+    # 2027 as a notice would give it: 元旦 01-01..01-03 off, 春节 02-06..02-12 off and a worked
+    # Sunday 02-14 (illustrative; the test does not depend on the real notice).
+    y2027 = workdays.Calendar(
+        years=KNOWS_2026.years | {2027},
+        holidays=KNOWS_2026.holidays
+        | {date(2027, 1, d) for d in (1, 2, 3)}
+        | {date(2027, 2, d) for d in range(6, 13)},
+        workdays=KNOWS_2026.workdays | {date(2027, 2, 14)},
+    )
+    # Thu 2026-12-31 + 2: 01-01 is a holiday now; Mon 01-04 is 1, Tue 01-05 is 2.
+    due = workdays.count(datetime(2026, 12, 31, 10, tzinfo=CST), 2, y2027)
+    assert due == workdays.Due(end_of(date(2027, 1, 5)), provisional=False)
+    # Fri 02-05 + 1: the festival week is off, Sun 02-14 is worked.
+    assert workdays.count(datetime(2027, 2, 5, tzinfo=CST), 1, y2027).at == end_of(
+        date(2027, 2, 14)
+    )
 
 
-def test_fallback_warns_once_per_year(caplog, fresh_warnings):
-    caplog.set_level(logging.WARNING, logger="workflows.workdays")
-    is_working_day(date(2027, 5, 1))
-    is_working_day(date(2028, 5, 1))
-    is_working_day(date(2027, 5, 2))
-    is_working_day(date(2003, 5, 1))  # before the package's data too
-    years = sorted(r.args[1] for r in caplog.records)
-    assert years == [2003, 2027, 2028]
+def test_library_days_have_chinese_names():
+    days = {d.day: d for d in workdays.library_days()}
+    assert days[date(2026, 10, 1)].kind == "holiday"
+    assert days[date(2026, 10, 1)].name == "国庆节"
+    assert days[date(2026, 10, 10)] == workdays.SpecialDay(date(2026, 10, 10), "workday", "国庆节")
+    assert {d.name for d in days.values()} <= set(workdays.HOLIDAY_NAMES.values())
+    assert set(range(2004, 2027)) <= workdays.library_years()
 
 
 def test_is_working_day_accepts_datetime_as_shanghai_date():

@@ -57,6 +57,15 @@ REASONS = frozenset(
         "role_unit_kind",
         "cycle",
         "self_deactivation",
+        # the statutory calendar (workflows.calendar)
+        "invalid_year",
+        "invalid_date",
+        "invalid_list",
+        "date_outside_year",
+        "date_order",
+        "overlap",
+        "not_weekend",
+        "no_holidays",
     }
 )
 

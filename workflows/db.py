@@ -23,6 +23,25 @@ class Base(DeclarativeBase):
     pass
 
 
+# The session of the transaction this context runs in, whichever Database opened it: code deep
+# inside an engine step (the working-day calendar of an expression) reads through it.
+_ambient: ContextVar[Session | None] = ContextVar("ambient-session", default=None)
+
+
+def ambient_session() -> Session | None:
+    """The session of the enclosing `read()` or `write()` block, if any."""
+    return _ambient.get()
+
+
+@contextmanager
+def _as_ambient(session: Session) -> Iterator[Session]:
+    token = _ambient.set(session)
+    try:
+        yield session
+    finally:
+        _ambient.reset(token)
+
+
 def default_url(sqlite_path: Path = Path("var") / "workflows.sqlite3") -> str:
     """DATABASE_URL, else a SQLite file (the service passes its own file name)."""
     return os.environ.get("DATABASE_URL") or f"sqlite:///{sqlite_path}"
@@ -111,7 +130,7 @@ class Database:
             yield outer
             return
         # Closing (not rolling back) ends the transaction and keeps loaded objects readable.
-        with self._read() as session:
+        with self._read() as session, _as_ambient(session):
             yield session
 
     @contextmanager
@@ -121,7 +140,7 @@ class Database:
         if outer is not None:
             yield outer
             return
-        with self._write() as session, session.begin():
+        with self._write() as session, session.begin(), _as_ambient(session):
             token = self._current.set(session)
             try:
                 yield session

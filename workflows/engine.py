@@ -246,8 +246,21 @@ def iter_timer_tasks(workflow: BpmnWorkflow, state: TaskState) -> Iterator[Spiff
             yield task
 
 
+def timer_value(task: SpiffTask) -> Any:
+    """What a timer waits for: the evaluated date (text), or a cycle's state (a dict).
+
+    Version note: SpiffWorkflow 3.x keeps it in the task's internal data as `event_value`.
+    """
+    return task._get_internal_data("event_value")
+
+
+def set_timer_date(task: SpiffTask, value: str) -> None:
+    """Move a waiting date timer to `value` (ISO 8601), as if its expression had said so."""
+    task._set_internal_data(event_value=value)
+
+
 def timer_due(task: SpiffTask) -> datetime | None:
-    value = task._get_internal_data("event_value")
+    value = timer_value(task)
     if isinstance(value, str):
         return TimerEventDefinition.get_datetime(value)
     if isinstance(value, dict) and value.get("next"):  # cycle timers

@@ -51,7 +51,7 @@ from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
-from workflows import clock, workdays
+from workflows import calendar, clock, workdays
 
 __all__ = [
     "DEFAULT_FUNCTIONS",
@@ -109,9 +109,9 @@ def _today() -> str:
 
 
 def _add_working_days(start: str | datetime | date, n: int) -> str:
-    """``workdays.add_working_days`` for expressions: ISO string (or datetime) in, ISO UTC out.
-
-    A date or a datetime without offset is taken as Asia/Shanghai local time.
+    """Working days by the calendar in force, for expressions: ISO string (or datetime) in, ISO
+    UTC out. A date or a datetime without offset is taken as Asia/Shanghai local time. A date
+    counted through a year with no calendar is provisional (see `workflows.calendar.count`).
     """
     if isinstance(start, str):
         try:
@@ -126,7 +126,7 @@ def _add_working_days(start: str | datetime | date, n: int) -> str:
         raise ValueError(f"the number of working days must be an int, not {type(n).__name__}")
     if not 0 <= n <= MAX_WORKING_DAYS:
         raise ValueError(f"the number of working days must be between 0 and {MAX_WORKING_DAYS}")
-    return workdays.add_working_days(start, n).isoformat()
+    return calendar.count(start, n).at.isoformat()
 
 
 def _safe_str(value: Any = "") -> str:

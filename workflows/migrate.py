@@ -18,4 +18,22 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
+    """Upgrade the schema; at head, also enter the calendar years a newer `chinesecalendar`
+    package brings (so upgrading the package and migrating is all a December needs)."""
     command.upgrade(alembic_config(url), revision)
+    if revision == "head":
+        import_calendar(url)
+
+
+def import_calendar(url: str) -> list[int]:
+    from sqlalchemy.orm import Session
+
+    from . import calendar_admin
+    from .db import make_engine
+
+    engine = make_engine(url)
+    try:
+        with Session(engine) as session, session.begin():
+            return calendar_admin.import_library(session)
+    finally:
+        engine.dispose()

@@ -7,6 +7,7 @@ never has to deserialise a workflow.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -14,10 +15,10 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, lazyload
 
-from . import clock, engine
+from . import calendar, clock, engine
 from .definitions import ParsedProcess
 from .errors import EngineFailure
-from .models import Membership, MessageSubscription, ProcessInstance, Task, User
+from .models import Membership, MessageSubscription, ProcessInstance, ProvisionalTimer, Task, User
 from .routing import ESCALATION_ROLE
 
 OVERDUE_SUFFIX = "_overdue"
@@ -37,6 +38,7 @@ def sync(
 ) -> SyncResult:
     now = clock.now()
     result = SyncResult()
+    provisional = calendar.provisional_counts(session)
     snap = engine.snapshot(workflow)
     ready = {str(t.id): t for t in snap.ready_user_tasks}
     open_rows = _open_rows(session, instance, workflow)
@@ -52,8 +54,7 @@ def sync(
         row = by_spiff.get(spiff_id)
         if row is None:
             row = _new_row(session, instance, parsed, spiff_task, now)
-            dues = [d for t in timers if (d := engine.timer_due(t))]
-            row.due_at = min(dues) if dues else None
+            row.due_at, row.due_provisional = due_of(timers, provisional)
             session.add(row)
             result.opened.append(row)
             result.task_data[spiff_id] = spiff_task.data
@@ -67,6 +68,8 @@ def sync(
 
     instance.next_timer_at = snap.next_timer_at
     instance.updated_at = now
+    if provisional:
+        keep_provisional_timers(session, instance, workflow, provisional)
     if parsed.has_messages:
         sync_subscriptions(session, instance, waiting_messages(workflow))
     if workflow.is_completed() and instance.status == "running":
@@ -76,6 +79,40 @@ def sync(
         instance.next_timer_at = None
         result.finished = True
     return result
+
+
+def due_of(timers: list, provisional: dict[str, tuple] | set[str]) -> tuple[datetime | None, bool]:
+    """A task's due date (its earliest timer) and whether that date is provisional (counted
+    through a year with no calendar: its value is among `provisional`)."""
+    dues = [(d, engine.timer_value(t)) for t in timers if (d := engine.timer_due(t))]
+    if not dues:
+        return None, False
+    due, value = min(dues, key=lambda pair: pair[0])
+    return due, isinstance(value, str) and value in provisional
+
+
+def keep_provisional_timers(
+    session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, provisional: dict
+) -> None:
+    """Remember the waiting timers whose date was counted provisionally in this transaction."""
+    kept = set(
+        session.scalars(
+            select(ProvisionalTimer.spiff_id).where(ProvisionalTimer.instance_id == instance.id)
+        )
+    )
+    for task in engine.iter_timer_tasks(workflow, TaskState.WAITING):
+        value = engine.timer_value(task)
+        if isinstance(value, str) and value in provisional and str(task.id) not in kept:
+            start, days = provisional[value]
+            session.add(
+                ProvisionalTimer(
+                    instance_id=instance.id,
+                    spiff_id=str(task.id),
+                    start=start,
+                    days=days,
+                    due_at=engine.timer_due(task),
+                )
+            )
 
 
 def waiting_messages(workflow: BpmnWorkflow) -> set[str]:

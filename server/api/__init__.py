@@ -10,6 +10,7 @@ from . import (
     accounts,
     admin,
     attachments,
+    calendar,
     contract,
     definitions,
     instances,
@@ -29,6 +30,7 @@ BLUEPRINTS = (
     definitions.blp,
     messages.blp,
     roles.blp,
+    calendar.blp,
     attachments.blp,
     reports.blp,
 )
