@@ -10,9 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflows import audit, clock, hooks
+from workflows.errors import Conflict
 from workflows.models import Task
 
-from . import rules
+from . import rules, termination
 from .models import Agreement, LedgerEntry, Signature
 from .money import fen_to_yuan, parse_yuan, yuan_to_fen
 
@@ -27,6 +28,10 @@ class HandoffHooks(hooks.ProcessHooks):
     def check_completion(
         self, ctx: hooks.HookContext, task: Task, form_data: dict[str, Any]
     ) -> dict[str, str]:
+        if task.key in termination.BLOCKED_TASKS and termination.pending(
+            ctx.session, ctx.instance.id
+        ):
+            raise Conflict(termination.BLOCKED)  # no form can fix it: wait for the termination
         errors: dict[str, str] = {}
         for rule in rules.RECORD_RULES.get(task.key, ()):
             errors.update(rule(ctx.session, form_data, ctx.data))

@@ -13,7 +13,9 @@ from .models import LedgerEntry
 
 
 def money_problems(session: Session, instance: ProcessInstance) -> Iterator[tuple[str, str]]:
-    """Transferred never above agreed; no work task while the agreed money is outstanding."""
+    """Transferred never above agreed; no work task while the agreed money is outstanding; a
+    settlement (refunded, kept) only for a terminated handoff, and exactly what was
+    transferred."""
     totals = dict(
         session.execute(
             select(LedgerEntry.kind, func.sum(LedgerEntry.amount_fen))
@@ -29,3 +31,8 @@ def money_problems(session: Session, instance: ProcessInstance) -> Iterator[tupl
     )
     if agreed and has_work is not None and transferred < agreed:
         yield "work_before_money", "a work task exists before the transfer"
+    settled = (totals.get("refunded", 0) or 0) + (totals.get("kept", 0) or 0)
+    if instance.outcome == "terminated" and settled != transferred:
+        yield "settlement", f"refunded + kept {settled} fen != transferred {transferred} fen"
+    if instance.outcome != "terminated" and settled:
+        yield "settlement", f"{settled} fen settled on a handoff that was not terminated"

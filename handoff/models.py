@@ -85,7 +85,9 @@ class HandoffInstance(Base):
 
 
 class Agreement(Base):
-    """委托协议: drafted from the request when signing starts, one per handoff."""
+    """委托协议: drafted from the request when signing starts, one per handoff.
+
+    status: draft | signed | refused | cancelled (withdrawn while being signed) | terminated."""
 
     __tablename__ = "agreement"
 
@@ -97,6 +99,9 @@ class Agreement(Base):
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # a signed agreement ends early only by termination (`handoff.termination`): when and why
+    terminated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    termination_reason: Mapped[str | None] = mapped_column(Text)
 
     signatures: Mapped[list[Signature]] = relationship(
         back_populates="agreement", order_by="Signature.id", lazy="selectin"
@@ -122,14 +127,16 @@ class Signature(Base):
 
 
 class LedgerEntry(Base):
-    """The money trail: what was agreed and what was transferred, per handoff, in fen."""
+    """The money trail, per handoff, in fen: what was agreed and transferred and, when a
+    handoff is terminated, how the money transferred was settled: refunded to the department
+    (`voucher_no` and `transferred_on`, the day it arrived back) or kept by the committee."""
 
     __tablename__ = "ledger_entry"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
     request_id: Mapped[int | None] = mapped_column(ForeignKey("handoff_request.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(16))  # agreed | transferred
+    kind: Mapped[str] = mapped_column(String(16))  # agreed | transferred | refunded | kept
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     voucher_no: Mapped[str | None] = mapped_column(String(64))
     transferred_on: Mapped[date | None] = mapped_column(Date)
@@ -137,3 +144,13 @@ class LedgerEntry(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # the instance's engine step that recorded it (compared with Task.opened_step)
     step: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Termination(Base):
+    """A termination (`bpmn/handoff_termination.bpmn`) and the handoff it would end: pending
+    while its instance runs, at most one at a time per handoff."""
+
+    __tablename__ = "handoff_termination"
+
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), primary_key=True)
+    handoff_instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)

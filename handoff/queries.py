@@ -24,7 +24,8 @@ from workflows.queries import (
 )
 from workflows.service import Actor
 
-from .models import Agreement, HandoffInstance, LedgerEntry, Request
+from . import termination
+from .models import Agreement, HandoffInstance, LedgerEntry, Request, Termination
 
 REQUEST_SORTS = {"created_at": Request.created_at, "id": Request.id, "title": Request.title}
 
@@ -97,6 +98,7 @@ def instance_extras(session: Session, instance_id: int) -> dict[str, Any]:
         "community_name": community.name if community is not None else None,
         "agreement": agreement_of(session, instance_id),
         "ledger": ledger(session, instance_id),
+        "termination": termination_of(session, instance_id),
     }
 
 
@@ -130,6 +132,8 @@ def agreement_of(session: Session, instance_id: int) -> Agreement | None:
 
 
 def ledger(session: Session, instance_id: int) -> dict[str, Any]:
+    """The money trail of a handoff. A terminated handoff owes nothing more: what was not
+    transferred never will be, and what was is settled (refunded, kept)."""
     entries = list(
         session.scalars(
             select(LedgerEntry)
@@ -137,11 +141,28 @@ def ledger(session: Session, instance_id: int) -> dict[str, Any]:
             .order_by(LedgerEntry.id)
         )
     )
-    agreed = sum(e.amount_fen for e in entries if e.kind == "agreed")
-    transferred = sum(e.amount_fen for e in entries if e.kind == "transferred")
+    totals = {kind: 0 for kind in ("agreed", "transferred", "refunded", "kept")}
+    for e in entries:
+        totals[e.kind] = totals.get(e.kind, 0) + e.amount_fen
+    instance = session.get(ProcessInstance, instance_id)  # usually loaded already
+    terminated = instance is not None and instance.outcome == "terminated"
     return {
         "entries": entries,
-        "agreed_fen": agreed,
-        "transferred_fen": transferred,
-        "outstanding_fen": agreed - transferred,
+        "agreed_fen": totals["agreed"],
+        "transferred_fen": totals["transferred"],
+        "refunded_fen": totals["refunded"],
+        "kept_fen": totals["kept"],
+        "outstanding_fen": 0 if terminated else totals["agreed"] - totals["transferred"],
+        "terminated": terminated,
     }
+
+
+def termination_of(session: Session, instance_id: int) -> dict[str, Any] | None:
+    """A handoff's newest termination (or, for a termination, the handoff it concerns)."""
+    link = session.get(Termination, instance_id)
+    if link is not None:
+        return {"handoff_instance_id": link.handoff_instance_id}
+    row = termination.latest(session, instance_id)
+    if row is None:
+        return None
+    return {"instance_id": row.id, "state": row.status, "outcome": row.outcome}

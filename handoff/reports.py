@@ -11,10 +11,13 @@ Definitions (the report's "说明" sheet repeats them):
 - period: requests created in [from, to), dates in Asia/Shanghai; either end may be open.
 - instances: handoffs (one per request and community); requests: distinct requests among them.
 - blocked_negative_list, blocked_forbidden_certificate, blocked_unfunded, rejected, refused,
-  completed, cancelled: instances with that outcome (blocked: the three blocked outcomes);
-  running: instances still running; error: instances in error.
-- agreed / transferred: sums of the `agreed` / `transferred` ledger entries (integer fen);
-  outstanding = agreed - transferred.
+  completed, cancelled, terminated: instances with that outcome (blocked: the three blocked
+  outcomes; terminated: ended by 终止 after signing, `handoff.termination`); running: instances
+  still running; error: instances in error.
+- agreed / transferred / refunded / kept: sums of the ledger entries of that kind (integer fen;
+  refunded and kept settle the money transferred to a terminated handoff);
+  outstanding = agreed - transferred over the handoffs that were not terminated (a terminated
+  handoff owes nothing more).
 - work_before_money: handoffs whose agreement carries money and that got a `work` task while no
   transfer had been recorded yet (no `transferred` entry at or before the task's creation).
   费随事转 says this must be zero.
@@ -95,6 +98,7 @@ OUTCOMES = (
     "refused",
     "completed",
     "cancelled",
+    "terminated",
 )
 BLOCKED = ("blocked_negative_list", "blocked_forbidden_certificate", "blocked_unfunded")
 STATUSES = ("running", "error")
@@ -319,6 +323,9 @@ class Row:
     requests: int = 0
     agreed_fen: int = 0
     transferred_fen: int = 0
+    refunded_fen: int = 0
+    kept_fen: int = 0
+    outstanding_fen: int = 0
     score_sum: int = 0
     score_count: int = 0
     hold: dict[str, list[float]] = field(
@@ -331,6 +338,9 @@ class Row:
             self.counts[k] += v
         self.agreed_fen += other.agreed_fen
         self.transferred_fen += other.transferred_fen
+        self.refunded_fen += other.refunded_fen
+        self.kept_fen += other.kept_fen
+        self.outstanding_fen += other.outstanding_fen
         self.score_sum += other.score_sum
         self.score_count += other.score_count
         for role, (seconds, n) in other.hold.items():
@@ -392,21 +402,26 @@ def _by_grain(session: Session, f, now: datetime) -> dict[Grain, Row]:
         for name in ("instances", *OUTCOMES, *STATUSES):
             counts[name] = getattr(r, name)
 
-    # money
-    agreed = func.coalesce(
-        func.sum(case((LedgerEntry.kind == "agreed", LedgerEntry.amount_fen), else_=0)), 0
-    )
-    transferred = func.coalesce(
-        func.sum(case((LedgerEntry.kind == "transferred", LedgerEntry.amount_fen), else_=0)), 0
-    )
+    # money; a terminated handoff owes nothing more, whatever was agreed
+    def total(kind: str):
+        return func.coalesce(
+            func.sum(case((LedgerEntry.kind == kind, LedgerEntry.amount_fen), else_=0)), 0
+        )
+
     for r in session.execute(
-        select(*g, agreed.label("agreed"), transferred.label("transferred"))
+        select(
+            *g,
+            *(total(kind).label(kind) for kind in ("agreed", "transferred", "refunded", "kept")),
+            func.coalesce(func.sum(_owed(_not_terminated(f.c.outcome))), 0).label("outstanding"),
+        )
         .select_from(LedgerEntry)
         .join(f, f.c.instance_id == LedgerEntry.instance_id)
         .group_by(*g)
     ):
         row = rows[_grain(r)]
         row.agreed_fen, row.transferred_fen = int(r.agreed), int(r.transferred)
+        row.refunded_fen, row.kept_fen = int(r.refunded), int(r.kept)
+        row.outstanding_fen = int(r.outstanding)
 
     # work before money
     for r in session.execute(
@@ -478,6 +493,20 @@ def _by_grain(session: Session, f, now: datetime) -> dict[Grain, Row]:
         row = rows[_grain(r)]
         row.score_sum, row.score_count = int(r.total or 0), r.n
     return rows
+
+
+def _not_terminated(outcome) -> ColumnElement[bool]:
+    return or_(outcome.is_(None), outcome != "terminated")
+
+
+def _owed(live: ColumnElement[bool]) -> Any:
+    """A ledger entry's part in what is outstanding: + agreed, - transferred, while `live`
+    (false once its handoff was terminated: nothing more is owed)."""
+    return case(
+        (and_(live, LedgerEntry.kind == "agreed"), LedgerEntry.amount_fen),
+        (and_(live, LedgerEntry.kind == "transferred"), -LedgerEntry.amount_fen),
+        else_=0,
+    )
 
 
 def _work_before_money(work: type[Task] | Any) -> ColumnElement[bool]:
@@ -698,10 +727,13 @@ def row_dict(row: Row, units: Units | None = None) -> dict[str, Any]:
             "completed": c["completed"],
             "running": c["running"],
             "cancelled": c["cancelled"],
+            "terminated": c["terminated"],
             "error": c["error"],
             "agreed": fen_to_yuan(row.agreed_fen),
             "transferred": fen_to_yuan(row.transferred_fen),
-            "outstanding": fen_to_yuan(row.agreed_fen - row.transferred_fen),
+            "outstanding": fen_to_yuan(row.outstanding_fen),
+            "refunded": fen_to_yuan(row.refunded_fen),
+            "kept": fen_to_yuan(row.kept_fen),
             "work_before_money": c["work_before_money"],
             "overdue_now": c["overdue_now"],
             "overdue_tasks": c["overdue_tasks"],
@@ -841,17 +873,12 @@ def drill_statement(
         conditions.append(f.c.outcome == outcome)
     now = _now_literal(clock.now())
     if drill.figure in ("funded", "outstanding"):
-        signed = func.sum(
-            case(
-                (LedgerEntry.kind == "agreed", LedgerEntry.amount_fen),
-                else_=-LedgerEntry.amount_fen,
-            )
-        )
         money = select(LedgerEntry.instance_id).group_by(LedgerEntry.instance_id)
         if drill.figure == "funded":
             money = money.having(func.sum(case((LedgerEntry.kind == "agreed", 1), else_=0)) > 0)
         else:
-            money = money.having(signed > 0)
+            money = money.having(func.sum(_owed(true())) > 0)
+            conditions.append(_not_terminated(f.c.outcome))
         conditions.append(f.c.instance_id.in_(money))
     elif drill.figure == "work_before_money":
         work = aliased(Task)
@@ -930,13 +957,13 @@ def drill_rows(
         .offset((page - 1) * per_page)
     ).all()
     instance_ids = [r.id for r in rows]
-    money: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    money: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for instance_id, kind, amount in session.execute(
         select(LedgerEntry.instance_id, LedgerEntry.kind, func.sum(LedgerEntry.amount_fen))
         .where(LedgerEntry.instance_id.in_(instance_ids))
         .group_by(LedgerEntry.instance_id, LedgerEntry.kind)
     ):
-        money[instance_id][0 if kind == "agreed" else 1] += int(amount)
+        money[instance_id][kind] += int(amount)
     scores = dict(
         session.execute(
             select(Task.instance_id, Task.data["score"].as_integer()).where(
@@ -948,7 +975,8 @@ def drill_rows(
     )
     items = []
     for r in rows:
-        agreed, transferred = money[r.id]
+        agreed, transferred = money[r.id]["agreed"], money[r.id]["transferred"]
+        owed = 0 if r.outcome == "terminated" else agreed - transferred
         items.append(
             {
                 "instance_id": r.id,
@@ -969,7 +997,7 @@ def drill_rows(
                 "completed_at": r.completed_at,
                 "agreed": fen_to_yuan(agreed),
                 "transferred": fen_to_yuan(transferred),
-                "outstanding": fen_to_yuan(agreed - transferred),
+                "outstanding": fen_to_yuan(owed),
                 "score": scores.get(r.id),
             }
         )

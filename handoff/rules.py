@@ -27,7 +27,7 @@ def _refusal_reason(data: dict, _instance: Mapping) -> dict[str, str]:
     return {}
 
 
-def _date_problem(value: str, instance: Mapping) -> str | None:
+def date_problem(value: str, instance: Mapping) -> str | None:
     """A date of something that happened: not in the future, not before the request existed
     (`requested_on`; instances started before it was recorded are checked for the future only)."""
     day = date.fromisoformat(value)
@@ -50,14 +50,14 @@ def _amount_matches_agreement(data: dict, instance: Mapping) -> dict[str, str]:
             f"拨付金额须与协议金额 {fen_to_yuan(agreed)} 元一致 "
             f"must equal the agreed amount {fen_to_yuan(agreed)}"
         )
-    problem = _date_problem(data["transferred_on"], instance)
+    problem = date_problem(data["transferred_on"], instance)
     if problem:
         errors["transferred_on"] = problem
     return errors
 
 
 def _completed_in_time(data: dict, instance: Mapping) -> dict[str, str]:
-    problem = _date_problem(data["completed_on"], instance)
+    problem = date_problem(data["completed_on"], instance)
     return {"completed_on": problem} if problem else {}
 
 

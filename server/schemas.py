@@ -331,6 +331,8 @@ class TaskOut(Schema):
     assignee = computed(lambda t: t.assignee.username if t.assignee else None, nullable=True)
     created_at = LocalDateTime()
     due_at = LocalDateTime(allow_none=True)
+    # due_at counted through a year whose holidays are not entered yet (weekends only)
+    due_provisional = fields.Boolean()
     overdue = computed(
         lambda t: bool(t.status == "open" and t.due_at is not None and t.due_at < clock.now()),
         "boolean",
@@ -409,6 +411,8 @@ class AgreementOut(Schema):
     amount = computed(lambda a: fen_to_yuan(a.amount_fen))
     created_at = LocalDateTime()
     signed_at = LocalDateTime(allow_none=True)
+    terminated_at = LocalDateTime(allow_none=True)
+    termination_reason = fields.String(allow_none=True)
     signatures = fields.List(fields.Nested(SignatureOut))
 
 
@@ -425,6 +429,8 @@ class LedgerOut(Schema):
     agreed = computed(lambda d: fen_to_yuan(d["agreed_fen"]))
     transferred = computed(lambda d: fen_to_yuan(d["transferred_fen"]))
     outstanding = computed(lambda d: fen_to_yuan(d["outstanding_fen"]))
+    refunded = computed(lambda d: fen_to_yuan(d["refunded_fen"]))
+    kept = computed(lambda d: fen_to_yuan(d["kept_fen"]))
 
 
 class InstanceOut(Schema):
@@ -447,6 +453,7 @@ class InstanceOut(Schema):
     history = fields.List(fields.Nested(EventOut))
     agreement = fields.Nested(AgreementOut, allow_none=True)
     ledger = fields.Nested(LedgerOut)
+    termination = fields.Dict(allow_none=True)  # a handoff's newest termination, or its handoff
 
 
 class InstanceListQuery(PageQuery):
@@ -504,6 +511,53 @@ class RoleOut(Schema):
     name_zh = fields.String()
     name_en = fields.String()
     unit_kind = fields.String()
+
+
+class HolidayPeriod(Strict):
+    name = fields.String(required=True)
+    start = fields.String(required=True, metadata={"example": "2027-01-01"})
+    end = fields.String(required=True, metadata={"example": "2027-01-03"})
+
+
+class AdjustedWorkday(Strict):
+    name = fields.String(required=True)
+    day = fields.String(required=True, metadata={"example": "2027-02-07"})
+
+
+class CalendarYearIn(Strict):
+    notice = fields.String(load_default="", metadata={"example": "国办发明电〔2026〕7号"})
+    holidays = fields.List(fields.Nested(HolidayPeriod), required=True)
+    workdays = fields.List(fields.Nested(AdjustedWorkday), load_default=list)
+
+
+class CalendarYearSummary(Schema):
+    year = fields.Integer()
+    source = fields.String(metadata={"description": "library (chinesecalendar) | admin"})
+    notice = fields.String()
+    entered_at = LocalDateTime()
+    holidays = fields.Integer(metadata={"description": "days off, weekends in holidays included"})
+    workdays = fields.Integer(metadata={"description": "adjusted working (weekend) days"})
+
+
+class CalendarYearOut(Schema):
+    year = fields.Integer()
+    source = fields.String()
+    notice = fields.String()
+    entered_at = LocalDateTime()
+    holidays = fields.List(fields.Nested(HolidayPeriod))
+    workdays = fields.List(fields.Nested(AdjustedWorkday))
+    recounted = fields.Integer(
+        metadata={"description": "provisional timers counted again (answer to PUT only)"}
+    )
+
+
+class CalendarYears(Schema):
+    items = fields.List(fields.Nested(CalendarYearSummary))
+    total = fields.Integer()
+    first_unknown_year = fields.Integer(
+        allow_none=True,
+        metadata={"description": "the first year from today's with no calendar entered"},
+    )
 
 
 class DefinitionOut(Schema):

@@ -16,13 +16,15 @@ from sqlalchemy import create_engine, delete, select, text
 import handoff
 from handoff import demo
 from handoff.models import CatalogItem
-from workflows import clock, migrate
+from workflows import calendar, calendar_admin, clock, migrate
 from workflows.db import Database
-from workflows.models import OrgUnit, User
+from workflows.models import CalendarDay, CalendarYear, OrgUnit, User
 from workflows.service import Actor
 
 RUNTIME_TABLES = [
     "message_subscription",
+    "provisional_timer",
+    "handoff_termination",
     "handoff_instance",
     "process_release",
     "attachment_blob",
@@ -181,3 +183,22 @@ def _live_servers(database_url_factory, tmp_path_factory):
 @pytest.fixture
 def live(backend, _live_servers):
     return _live_servers(backend)
+
+
+def _drop_years_from(db: Database, first: int) -> None:
+    with db.write() as session:
+        session.execute(delete(CalendarDay).where(CalendarDay.year >= first))
+        session.execute(delete(CalendarYear).where(CalendarYear.year >= first))
+        calendar.forget(session)
+
+
+@pytest.fixture
+def no_2027(db):
+    """2027 not entered in the calendar, whatever the installed chinesecalendar knows; the
+    library's years are back afterwards."""
+    _drop_years_from(db, 2027)
+    yield
+    _drop_years_from(db, 2027)
+    with db.write() as session:
+        calendar_admin.import_library(session)
+        calendar.forget(session)

@@ -34,7 +34,9 @@ class ProcessHooks:
     ) -> dict[str, str]:
         """Before the step: what is wrong with the cleaned form data in the light of the
         process's own records ({field: message}, refused as a 422 like a form rule). For checks
-        a pure form rule cannot make (`ProcessPlugin.form_rules`); it must not change anything."""
+        a pure form rule cannot make (`ProcessPlugin.form_rules`); it must not change anything.
+        A step that no form data could make right now (its instance waits on something else)
+        is refused by raising `errors.Conflict` (409)."""
         return {}
 
     def task_completed(self, ctx: HookContext, task: Task, form_data: dict[str, Any]) -> None:

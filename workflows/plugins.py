@@ -27,8 +27,13 @@ if TYPE_CHECKING:
 FormRule = Callable[[dict[str, Any], Mapping[str, Any]], dict[str, str]]
 # check(session, instance) -> problems as (kind, detail); see `consistency.check_instance`
 ConsistencyCheck = Callable[["Session", "ProcessInstance"], Iterable[tuple[str, str]]]
-# policy(instance, actor) -> whether the actor may cancel the running instance
+# policy(instance, actor) -> whether the actor may cancel the running instance; a policy may
+# raise `errors.Conflict` to say why the instance cannot be cancelled now (a 409 to whoever may)
 CancelPolicy = Callable[["ProcessInstance", Any], bool]
+# prepare(session, cleaned start data, actor) -> start data: a generic start's data completed
+# from the plugin's own records before the org scope is resolved (say, the org units of the
+# record the new instance is about); raising FormErrors or an engine error refuses the start
+StartData = Callable[["Session", dict[str, Any], Any], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,8 @@ class ProcessPlugin:
     # generic start refuses them and points to `start_hint`
     own_start: bool = False
     start_hint: str = ""
+    # None: the start form's data as it is (see StartData)
+    start_data: StartData | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "process_keys", frozenset(self.process_keys))

@@ -19,7 +19,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import audit, clock, definitions, engine, forms, hooks, plugins, projection
+from . import audit, clock, definitions, ending, engine, forms, hooks, plugins, projection
 from .db import Database
 from .errors import Conflict, EngineFailure, Forbidden, Invalid, NotFound
 from .evaluator import ExpressionError
@@ -275,29 +275,7 @@ def cancel_instance(
         policy = plugin.may_cancel or may_cancel
         if not policy(instance, actor):
             raise Forbidden("you may not cancel this instance")
-        if instance.status != "running":
-            raise Conflict(f"instance is already {instance.status}")
-        workflow = engine.load(parsed, instance.state)
-        workflow.cancel()
-        instance.state = engine.dump(workflow)
-        now = clock.now()
-        for row in session.scalars(
-            select(Task).where(Task.instance_id == instance.id, Task.status == "open")
-        ):
-            row.status, row.completed_at = "withdrawn", now
-        instance.status, instance.outcome, instance.completed_at = "cancelled", "cancelled", now
-        instance.next_timer_at = None
-        ctx = hooks.HookContext(session, instance, engine.current_data(workflow), actor.user_id)
-        plugin.hooks.instance_cancelled(ctx)
-        projection.clear_subscriptions(session, instance)
-        audit.record(
-            session,
-            "instance.cancelled",
-            actor_id=actor.user_id,
-            instance_id=instance.id,
-            business_key=instance.business_key,
-            reason=reason,
-        )
+        ending.end_instance(session, instance, actor.user_id, reason=reason)
         return instance
 
 

@@ -261,7 +261,9 @@ def start_process(
             not isinstance(business_key, str) or len(business_key) > 100
         ):
             raise Invalid("business key too long", {"business_key": "最多 100 个字符"})
-        full = complete_scope(session, cleaned, actor, parsed.starter_roles)
+        prepare = plugins.for_process(parsed.key).start_data
+        prepared = prepare(session, cleaned, actor) if prepare is not None else cleaned
+        full = complete_scope(session, prepared, actor, parsed.starter_roles)
         scope = resolve_scope(session, full)
         _starts_for_own_unit(session, actor, parsed, scope, given=cleaned)
         # a title field names the instance; else the business key tells instances apart

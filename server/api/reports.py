@@ -37,10 +37,13 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("completed", "已完成", "int"),
     ("running", "办理中", "int"),
     ("cancelled", "已撤销", "int"),
+    ("terminated", "已终止", "int"),
     ("error", "出错", "int"),
     ("agreed", "协议金额（元）", "money"),
     ("transferred", "已拨付（元）", "money"),
     ("outstanding", "待拨付（元）", "money"),
+    ("refunded", "终止退回（元）", "money"),
+    ("kept", "终止留用（元）", "money"),
     ("work_before_money", "经费未到先开工", "int"),
     ("overdue_now", "当前超期待办", "int"),
     ("overdue_tasks", "曾超期环节数", "int"),
@@ -73,7 +76,7 @@ STAGE_NAMES = {
 DEFINITIONS = (
     ("统计口径", "统计期内（北京时间 [起始日期, 结束日期)）发起的委托申请；每个目标社区一条委托。"),
     ("委托申请数", "不重复的委托申请数；委托事项数按社区计。"),
-    ("拦截、驳回、拒签、完成、撤销", "委托的办理结果；办理中为仍在运行的委托。"),
+    ("拦截、驳回、拒签、完成、撤销、终止", "委托的办理结果；办理中为仍在运行的委托。"),
     (
         "被拦截",
         "负面清单拦截（负面清单事项，或文本含负面清单用语的清单外事项）、"
@@ -81,7 +84,11 @@ DEFINITIONS = (
     ),
     (
         "协议金额、已拨付、待拨付",
-        "经费账目中约定与拨付到账之和（精确到分）；待拨付 = 协议 − 已拨付。",
+        "经费账目中约定与拨付到账之和（精确到分）；待拨付 = 协议 − 已拨付，已终止的委托不计。",
+    ),
+    (
+        "已终止、终止退回、终止留用",
+        "协议生效后经三方确认终止的委托数；终止时已拨付经费中退回部门与由社区留用的金额。",
     ),
     ("经费未到先开工", "协议有经费、但在财政确认拨付前就生成了社区办理任务的委托数，应为 0。"),
     ("当前超期待办", "现在仍未办结且已过办理期限的待办数。"),
@@ -146,10 +153,13 @@ class FiguresOut(Schema):
     completed = fields.Integer()
     running = fields.Integer()
     cancelled = fields.Integer()
+    terminated = fields.Integer(metadata={"description": "ended by termination after signing"})
     error = fields.Integer()
     agreed = fields.String(metadata={"description": "yuan, 2 places"})
     transferred = fields.String()
-    outstanding = fields.String()
+    outstanding = fields.String(metadata={"description": "agreed - transferred, not terminated"})
+    refunded = fields.String(metadata={"description": "refunded when terminated"})
+    kept = fields.String(metadata={"description": "kept by the committee when terminated"})
     work_before_money = fields.Integer()
     overdue_now = fields.Integer()
     overdue_tasks = fields.Integer()

@@ -35,12 +35,14 @@ def register_web(app: Flask) -> None:
         pages_admin,
         pages_attachments,
         pages_auth,
+        pages_calendar,
         pages_finance,
         pages_instances,
         pages_processes,
         pages_reports,
         pages_requests,
         pages_tasks,
+        pages_termination,
     )
 
     app.register_blueprint(bp)
@@ -58,6 +60,7 @@ def register_web(app: Flask) -> None:
         yuan_str=fmt.yuan_str,
         rmb_words=fmt.rmb_words,
         state_label=fmt.state_label,
+        outcome_label=fmt.outcome_label,
         state_class=fmt.state_class,
         task_name=lambda task: fmt.task_name(task.key, task.name),
         task_key_name=fmt.task_name,

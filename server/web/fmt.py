@@ -7,10 +7,13 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.exc import NoInspectionAvailable
+
 from handoff.money import fen_to_yuan
 from workflows import clock
 
-from .i18n import t, t_or
+from .i18n import STRINGS, t, t_or
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DIGITS = "零壹贰叁肆伍陆柒捌玖"
@@ -111,8 +114,23 @@ def is_overdue(task: Any) -> bool:
 def state_label(instance: Any) -> str:
     """The state a person cares about: the outcome when finished, else the status."""
     if instance.outcome:
-        return t(f"outcome.{instance.outcome}")
+        return outcome_label(instance)
     return t(f"state.{instance.status}")
+
+
+def outcome_label(instance: Any) -> str:
+    """An instance's outcome in words; a process may word an outcome its own way
+    (`outcome.<process key>.<outcome>`: a termination `refused` is no committee refusing to
+    sign). Only a definition already loaded is asked for its key (no query from a template)."""
+    key = None
+    try:
+        if "definition" not in sa_inspect(instance).unloaded:
+            key = instance.definition.key
+    except NoInspectionAvailable:
+        pass
+    if key and f"outcome.{key}.{instance.outcome}" in STRINGS:
+        return t(f"outcome.{key}.{instance.outcome}")
+    return t(f"outcome.{instance.outcome}")
 
 
 def state_class(instance: Any) -> str:

@@ -28,6 +28,13 @@ STRINGS: dict[str, tuple[str, str]] = {
     "nav.admin": ("系统管理", "Administration"),
     "nav.menu": ("主导航", "Main navigation"),
     "nav.skip": ("跳到正文", "Skip to content"),
+    # the statutory calendar
+    "due.provisional": ("假日安排未公布，按周末计算", "holidays not published yet: weekends only"),
+    "due.provisional_hint": (
+        "该年的法定节假日尚未录入，期限暂按周末计算，录入后将自动重新计算",
+        "this year's public holidays are not entered yet; the date is counted on weekends only "
+        "and is counted again once they are",
+    ),
     "nav.lang_switch": ("English", "中文"),
     "nav.lang_label": ("切换语言", "Switch language"),
     "nav.signed_in_as": ("当前用户", "Signed in as"),
@@ -551,9 +558,10 @@ STRINGS: dict[str, tuple[str, str]] = {
         "Requests made in the period (Beijing time); one handoff per community.",
     ),
     "reports.def_money": (
-        "协议金额与已拨付为经费账目之和，精确到分；待拨付 = 协议金额 − 已拨付。",
+        "协议金额与已拨付为经费账目之和，精确到分；"
+        "待拨付 = 协议金额 − 已拨付（已终止的委托不计）。",
         "Agreed and transferred are sums of the money ledger, to the fen; outstanding is "
-        "their difference.",
+        "their difference (terminated handoffs owe nothing).",
     ),
     "reports.def_work_before_money": (
         "协议有经费、但在财政确认拨付前就生成了社区办理任务的委托，应为 0。",
@@ -703,6 +711,57 @@ STRINGS: dict[str, tuple[str, str]] = {
         "a unit cannot sit under itself or under one of its own units",
     ),
     "admin.error.self_deactivation": ("不能停用自己的账号", "you cannot deactivate yourself"),
+    "admin.error.invalid_year": ("年份应在 2000–2100 之间", "a year from 2000 to 2100"),
+    "admin.error.invalid_date": ("日期格式应为 2027-01-01", "a date like 2027-01-01"),
+    "admin.error.invalid_list": ("格式有误", "not a list"),
+    "admin.error.date_outside_year": ("日期不在该年内", "the date is not in this year"),
+    "admin.error.date_order": (
+        "结束日期应不早于起始日期，且一段假期不超过 31 天",
+        "the end must not be before the start, and a period is at most 31 days",
+    ),
+    "admin.error.overlap": ("日期重复", "this date is given twice"),
+    "admin.error.not_weekend": ("调休上班日应为周六或周日", "must be a Saturday or Sunday"),
+    "admin.error.no_holidays": ("请填写该年的假日", "enter the year's holidays"),
+    # the statutory calendar page
+    "admin.calendar": ("法定节假日", "Public holidays"),
+    "calendar.missing": (
+        "{year} 年的假日安排尚未录入：落在该年的期限暂按周末计算，录入后自动重新计算。",
+        "The holidays of {year} are not entered yet: due dates in that year are counted on "
+        "weekends only, and counted again once they are entered.",
+    ),
+    "calendar.year_title": ("{year} 年假日安排", "Holidays of {year}"),
+    "calendar.intro": (
+        "按国务院办公厅关于节假日安排的通知录入：放假日期（含周末）与调休上班日期。",
+        "As the State Council's notice on the holiday arrangements gives them: the days off "
+        "(weekends included) and the adjusted working days.",
+    ),
+    "calendar.not_entered": ("尚未录入", "not entered yet"),
+    "calendar.source": ("来源", "Source"),
+    "calendar.source.library": ("随系统提供", "shipped with the system"),
+    "calendar.source.admin": ("管理员录入", "entered by an administrator"),
+    "calendar.notice": ("通知文号", "Notice"),
+    "calendar.notice_hint": ("例如 国办发明电〔2026〕7号", "the number of the notice, as issued"),
+    "calendar.holidays": ("放假", "Days off"),
+    "calendar.holidays_hint": (
+        "每行一段：名称 起始日期 结束日期，例如 春节 2027-02-06 2027-02-13",
+        "one period per line: name, first day, last day, "
+        "e.g. Spring Festival 2027-02-06 2027-02-13",
+    ),
+    "calendar.workdays": ("调休上班", "Adjusted working days"),
+    "calendar.workdays_hint": (
+        "每行一天：名称 日期（周六或周日），例如 春节 2027-02-14",
+        "one day per line: name and date (a Saturday or Sunday), e.g. Spring Festival 2027-02-14",
+    ),
+    "calendar.line_error": ("第 {line} 行：{message}", "line {line}: {message}"),
+    "calendar.save": ("保存 {year} 年假日安排", "Save the holidays of {year}"),
+    "calendar.entered_flash": (
+        "已保存 {year} 年假日安排，重新计算了 {moved} 个期限",
+        "The holidays of {year} are saved; {moved} due date(s) counted again",
+    ),
+    "calendar.years": ("已录入的年份", "Years entered"),
+    "calendar.year": ("年份", "Year"),
+    "calendar.holiday_days": ("放假天数", "Days off"),
+    "calendar.workday_days": ("调休上班天数", "Adjusted working days"),
     "admin.edit_unit": ("修改单位", "Edit org unit"),
     "admin.top_level": ("（无，顶级单位）", "(none: a top-level unit)"),
     # labels of data values
@@ -779,6 +838,86 @@ STRINGS: dict[str, tuple[str, str]] = {
     "action.agreement.refused": ("协议被拒签", "agreement refused"),
     "action.money.agreed": ("约定经费", "funds agreed"),
     "action.money.transferred": ("经费拨付到账", "funds transferred"),
+    # termination
+    "outcome.terminated": ("已终止", "terminated"),
+    "outcome.handoff_termination.refused": ("未获同意", "not agreed"),
+    "outcome.handoff_termination.terminated": ("委托已终止", "handoff terminated"),
+    "agreement.status.terminated": ("已终止", "terminated"),
+    "agreement.status.cancelled": ("已撤销", "cancelled"),
+    "agreement.terminated_at": ("终止日期", "Terminated on"),
+    "agreement.termination_reason": ("终止原因", "Reason for termination"),
+    "agreement.terminated_note": (
+        "本协议已于 {day} 终止，经费按终止时的结算方案处理（见经费账目）。",
+        "This agreement was terminated on {day}; the money was settled as the termination "
+        "says (see the money trail).",
+    ),
+    "money.refunded": ("已退回", "Refunded"),
+    "money.kept": ("社区留用", "Kept by the committee"),
+    "money.kind.refunded": ("终止退回", "refunded"),
+    "money.kind.kept": ("终止留用", "kept"),
+    "money.terminated_note": (
+        "委托已终止，不再有待拨付经费。",
+        "The handoff was terminated: nothing more is owed.",
+    ),
+    "termination.request": ("申请终止", "Ask for termination"),
+    "termination.title": ("申请终止委托", "Ask to terminate a handoff"),
+    "termination.intro": (
+        "协议已生效，不能撤销，只能终止。请说明原因，并对已拨付的经费提出结算方案："
+        "退回金额与社区留用金额之和须等于已拨付金额。街道办事处、社区居委会确认后"
+        "（有退款的，由财政确认退款到账），委托终止。",
+        "The agreement is in force: the handoff can no longer be cancelled, only terminated. "
+        "Give the reason and say how the money transferred is settled: the refund and what "
+        "the committee keeps must add up to the money transferred. Once the street office "
+        "and the committee agree (and finance confirms a refund arrived), the handoff ends.",
+    ),
+    "termination.handoff": ("被终止的委托", "Handoff"),
+    "termination.agreement": ("委托协议", "Agreement"),
+    "termination.agreed": ("协议金额", "Agreed"),
+    "termination.transferred": ("已拨付", "Transferred so far"),
+    "termination.reason": ("终止原因", "Reason"),
+    "termination.refund": ("退回金额（元）", "Refund (yuan)"),
+    "termination.refund_hint": (
+        "退回职能部门的金额，由财政确认到账",
+        "Money going back to the department; finance confirms it arrived",
+    ),
+    "termination.kept": ("社区留用金额（元）", "Kept by the committee (yuan)"),
+    "termination.kept_hint": (
+        "社区为已完成的工作留用的金额",
+        "Money the committee keeps for the work it has done",
+    ),
+    "termination.submit": ("提交终止申请", "Ask for termination"),
+    "termination.started_flash": (
+        "已提交终止申请，待街道办事处和社区居委会确认",
+        "Termination requested: the street office and the committee confirm it next",
+    ),
+    "termination.pending": ("终止申请办理中", "Termination pending"),
+    "termination.latest": ("终止申请", "Termination"),
+    "termination.view": ("查看终止申请", "View the termination"),
+    "termination.of_handoff": ("被终止的委托", "The handoff it concerns"),
+    "termination.no_cancel": (
+        "协议已生效，不能撤销；如需提前结束，请申请终止。",
+        "The agreement is in force: it cannot be cancelled, ask for termination instead.",
+    ),
+    "decision.agree": ("同意", "agree"),
+    "decision.disagree": ("不同意", "disagree"),
+    "taskname.street_confirm": ("街道确认终止", "Street office confirms the termination"),
+    "taskname.committee_confirm": ("社区确认终止", "Committee confirms the termination"),
+    "taskname.refund_received": ("确认退款到账", "Confirm the refund arrived"),
+    "action.termination.requested": ("申请终止委托", "termination requested"),
+    "action.termination.refused": ("终止申请未获同意", "termination not agreed"),
+    "action.instance.terminated": ("委托终止", "handoff terminated"),
+    "action.agreement.terminated": ("协议终止", "agreement terminated"),
+    "action.money.refunded": ("经费退回到账", "funds refunded"),
+    "action.money.kept": ("经费由社区留用", "funds kept by the committee"),
+    "field.refund": ("退回", "Refund"),
+    "field.kept": ("留用", "Kept"),
+    "reports.def_terminated": (
+        "协议生效后经三方确认终止的委托；其未拨付的协议金额不再计入待拨付，"
+        "已拨付的经费按结算方案退回或由社区留用。",
+        "Handoffs terminated after signing, with all three parties' consent: their unpaid "
+        "agreed money no longer counts as outstanding; what was transferred was refunded or "
+        "kept by the committee.",
+    ),
     # form field names shown in the timeline
     "field.decision": ("决定", "Decision"),
     "field.comment": ("意见", "Comment"),

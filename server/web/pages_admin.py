@@ -39,7 +39,7 @@ def _field(name: str) -> str:
     return request.form.get(name, "")[:1000].strip()
 
 
-def _refusal(exc: Exception, prefix: str = "") -> tuple[dict[str, str], int]:
+def refusal(exc: Exception, prefix: str = "") -> tuple[dict[str, str], int]:
     """The service's refusal as the page shows it: a message from the catalogue next to each
     field named (`prefix` dropped: memberships.0.role -> role), and the status to answer."""
     errors = {}
@@ -109,7 +109,7 @@ def admin_create_user():
             )
     except (Invalid, Conflict) as exc:
         # the form has one membership: memberships.0.role -> role
-        return _render_users(values, *_refusal(exc, prefix="memberships.0."))
+        return _render_users(values, *refusal(exc, prefix="memberships.0."))
     flash(t("common.created"), "ok")
     return redirect(url_for("web.admin_user", username=values["username"]))
 
@@ -147,7 +147,7 @@ def admin_user_active(username: str):
         with get_db().write() as session:
             admin.update_user(session, username, changes, actor_id=signin.actor().user_id)
     except admin.SelfDeactivation as exc:
-        return _render_user(username, *_refusal(exc))
+        return _render_user(username, *refusal(exc))
     flash(t("common.saved"), "ok")
     return redirect(url_for("web.admin_user", username=username))
 
@@ -160,7 +160,7 @@ def admin_add_membership(username: str):
         with get_db().write() as session:
             admin.add_membership(session, username, role, code, actor_id=signin.actor().user_id)
     except (Invalid, Conflict) as exc:
-        return _render_user(username, *_refusal(exc))
+        return _render_user(username, *refusal(exc))
     flash(t("common.saved"), "ok")
     return redirect(url_for("web.admin_user", username=username))
 
@@ -223,7 +223,7 @@ def admin_create_org_unit():
                 actor_id=signin.actor().user_id,
             )
     except (Invalid, Conflict) as exc:
-        return _render_units(values, *_refusal(exc))
+        return _render_units(values, *refusal(exc))
     flash(t("common.created"), "ok")
     return redirect(url_for("web.admin_org_units"))
 
@@ -258,7 +258,7 @@ def admin_update_org_unit(code: str):
         with get_db().write() as session:
             admin.update_org_unit(session, code, changes, actor_id=signin.actor().user_id)
     except Invalid as exc:
-        return _render_unit(code, values, *_refusal(exc))
+        return _render_unit(code, values, *refusal(exc))
     flash(t("common.saved"), "ok")
     return redirect(url_for("web.admin_org_units"))
 
@@ -303,7 +303,7 @@ def admin_create_item():
         with get_db().write() as session:
             catalog.create_item(session, values["code"], item, actor_id=signin.actor().user_id)
     except (Invalid, Conflict) as exc:
-        return _render_catalog(values, *_refusal(exc))
+        return _render_catalog(values, *refusal(exc))
     flash(t("common.created"), "ok")
     return redirect(url_for("web.admin_catalog"))
 
@@ -345,7 +345,7 @@ def admin_update_item(code: str):
                 session, code, values, handoff.today(), actor_id=signin.actor().user_id
             )
     except Invalid as exc:
-        return _render_item(code, values, *_refusal(exc))
+        return _render_item(code, values, *refusal(exc))
     flash(t("common.saved"), "ok")
     return redirect(url_for("web.admin_catalog"))
 

@@ -10,6 +10,7 @@ from flask import flash, redirect, render_template, url_for
 from markupsafe import Markup
 
 from handoff import queries as handoff_queries
+from handoff import termination
 from workflows import definitions, queries, service
 from workflows.errors import Conflict
 from workflows.models import AuditEvent, ProcessInstance, User
@@ -60,7 +61,8 @@ def _detail_pairs(event: AuditEvent, forms=None) -> list[tuple[str, str]]:
             label = formview.label_of(fields.get(key), key) if forms is not None else None
             pairs.append((label or t(f"field.{key}"), str(value)))
         return pairs
-    for key in ("outcome", "number", "party", "amount", "voucher_no", "to", "reason", "error"):
+    shown = ("outcome", "number", "party", "amount", "refund", "kept", "voucher_no", "to")
+    for key in (*shown, "reason", "error"):
         if key not in detail or detail[key] in (None, ""):
             continue
         value = detail[key]
@@ -68,7 +70,7 @@ def _detail_pairs(event: AuditEvent, forms=None) -> list[tuple[str, str]]:
             value = t(f"outcome.{value}")
         elif key == "party":
             value = t(f"party.{value}")
-        elif key == "amount":
+        elif key in ("amount", "refund", "kept"):
             value = fmt.yuan_str(value) + " " + t("common.yuan")
         pairs.append((t(f"field.{key}"), str(value)))
     return pairs
@@ -123,7 +125,12 @@ def _start_pairs(session, instance: ProcessInstance, data: dict[str, Any]):
 
 
 def _may_cancel(actor, instance: ProcessInstance) -> bool:
-    return instance.status == "running" and service.cancel_allowed(instance, actor)
+    if instance.status != "running":
+        return False
+    try:
+        return service.cancel_allowed(instance, actor)
+    except Conflict:  # the process says not now (a signed handoff is terminated instead)
+        return False
 
 
 @bp.get("instances/<int:instance_id>")
@@ -157,6 +164,8 @@ def instance_page(instance_id: int):
             ledger=detail["ledger"],
             agreement=detail["agreement"],
             may_cancel=_may_cancel(actor, instance),
+            termination=detail["termination"],
+            may_terminate=termination.may_request(session, actor, instance),
         )
 
 

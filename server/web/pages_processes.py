@@ -304,10 +304,12 @@ def process_start_submit(key: str):
         return _render_start(key, values=values, errors=errors, message=message, status=422)
     except Forbidden:
         return _refusal(403, "start.forbidden")
-    except Conflict:
+    except Conflict as exc:
         with get_db().read() as session:
             current = definitions.in_force(session, key)
             suspended = current is not None and current.suspended
+        if not suspended and not _own_start(key):  # the process's own reason (its plugin's)
+            return _render_start(key, values=values, message=exc.message, status=409)
         return _refusal(409, "start.suspended" if suspended else "start.own_page")
     except EngineFailure as exc:
         return _render_start(key, values=values, message=exc.message, status=409)

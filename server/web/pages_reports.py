@@ -46,15 +46,18 @@ COLUMNS: tuple[tuple[str, str, dict[str, str]], ...] = (
     ("completed", "outcome.completed", {"outcome": "completed"}),
     ("running", "reports.fig.running", {"outcome": "running"}),
     ("cancelled", "outcome.cancelled", {"outcome": "cancelled"}),
+    ("terminated", "outcome.terminated", {"outcome": "terminated"}),
     ("agreed", "money.agreed", {"figure": "funded"}),
     ("transferred", "money.transferred", {"figure": "funded"}),
     ("outstanding", "money.outstanding", {"figure": "outstanding"}),
+    ("refunded", "money.refunded", {"outcome": "terminated"}),
+    ("kept", "money.kept", {"outcome": "terminated"}),
     ("work_before_money", "reports.fig.work_before_money", {"figure": "work_before_money"}),
     ("overdue_now", "reports.fig.overdue_now", {"figure": "overdue_now"}),
     ("overdue_tasks", "reports.fig.overdue_tasks", {"figure": "overdue"}),
     ("avg_score", "reports.fig.avg_score", {"figure": "evaluated"}),
 )
-MONEY = {"agreed", "transferred", "outstanding"}
+MONEY = {"agreed", "transferred", "outstanding", "refunded", "kept"}
 # the blocked handoffs per department, stacked in this order, with their colours
 BLOCKED_SERIES = {
     "blocked_unfunded": "#c2410c",

@@ -11,7 +11,7 @@ from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from handoff import agreement as handoff_agreement
-from handoff import catalog, screening
+from handoff import catalog, screening, termination
 from handoff import queries as handoff_queries
 from handoff import requests as handoff
 from handoff import rules as handoff_rules
@@ -256,11 +256,11 @@ def requests_list():
         )
 
 
-def _money_total(ledgers: list[dict[str, Any]]) -> dict[str, int]:
-    return {
-        key: sum(ledger[key] for ledger in ledgers)
-        for key in ("agreed_fen", "transferred_fen", "outstanding_fen")
-    }
+def _money_total(ledgers: list[dict[str, Any]]) -> dict[str, Any]:
+    keys = ("agreed_fen", "transferred_fen", "outstanding_fen", "refunded_fen", "kept_fen")
+    totals: dict[str, Any] = {key: sum(ledger[key] for ledger in ledgers) for key in keys}
+    totals["terminated"] = bool(ledgers) and all(ledger["terminated"] for ledger in ledgers)
+    return totals
 
 
 @bp.get("requests/<int:request_id>")
@@ -296,6 +296,7 @@ def request_page(request_id: int):
             open_tasks=queries.open_tasks_by_instance(session, ids),
             ledgers=ledgers,
             totals=_money_total(list(ledgers.values())),
+            may_terminate=termination.may_request(session, actor, chosen),
             events=timeline(events, names, communities if len(instances) > 1 else None),
         )
 

@@ -1,7 +1,8 @@
-"""The district processes in `bpmn/` (annual catalog review, emergency orders) follow the
-engine's conventions.
+"""The district processes in `bpmn/` (annual catalog review, emergency orders, termination of a
+signed handoff) follow the engine's conventions.
 
-Checked here, for `catalog_review.bpmn` (准入清单年度审核) and `emergency.bpmn` (临时性紧急事项):
+Checked here, for `catalog_review.bpmn` (准入清单年度审核), `emergency.bpmn` (临时性紧急事项) and
+`handoff_termination.bpmn` (终止委托):
 
 - one executable process in a collaboration with one pool; who may start it
   (`camunda:candidateStarterGroups`); lanes with Chinese names whose role is a Camunda property;
@@ -48,7 +49,7 @@ from tests.test_bpmn_files import FLOW_NODES, NS
 BPMN_DIR = Path(__file__).resolve().parents[3] / "bpmn"
 CAMUNDA = f"{{{NS['camunda']}}}"
 ROLES = {"department", "street_office", "district_reviewer", "committee", "finance"}
-OUTCOMES = {"approved", "rejected", "completed", "withdrawn"}
+OUTCOMES = {"approved", "rejected", "completed", "withdrawn", "refused", "terminated"}
 FIELD_TYPES = {"string", "text", "enum", "long", "boolean", "date", "decimal"}
 CONSTRAINTS = {"required", "min", "max", "maxlength"}
 FUNCTIONS = {"len", "str", "int", "min", "max", "abs", "now", "today", "add_working_days", "to_fen"}
@@ -138,7 +139,31 @@ EMERGENCY = Draft(
     outcomes={"completed"},
     messages=set(),
 )
-DRAFT_LIST = [CATALOG, EMERGENCY]
+TERMINATION = Draft(
+    file="handoff_termination.bpmn",
+    key="handoff_termination",
+    name="终止委托",
+    starters="department",
+    user_tasks={
+        "street_confirm": ("street_office", ["decision", "comment"]),
+        "committee_confirm": ("committee", ["decision", "comment"]),
+        "refund_received": ("finance", ["refunded_on", "voucher_no"]),
+    },
+    start_form={
+        "handoff_instance": ("long", True),
+        "reason": ("text", True),
+        "refund": ("decimal", True),
+        "kept": ("decimal", True),
+    },
+    enums={
+        "street_confirm.decision": {"agree": "同意", "disagree": "不同意"},
+        "committee_confirm.decision": {"agree": "同意", "disagree": "不同意"},
+    },
+    overdue={},
+    outcomes={"refused", "terminated"},
+    messages=set(),
+)
+DRAFT_LIST = [CATALOG, EMERGENCY, TERMINATION]
 
 
 def _local(elem: etree._Element) -> str:
@@ -813,3 +838,48 @@ def test_emergency_late_filing_escalates_and_stays_open(monkeypatch):
     run.complete("confirm_filing", {"decision": "confirm", "comment": ""})
     assert run.workflow.completed
     assert run.ended() == ["end_completed", "file_request_escalated"]
+
+
+TERMINATION_START = {
+    "handoff_instance": 7,
+    "reason": "事项取消",
+    "refund": "3000.00",
+    "kept": "2000.00",
+    "refund_fen": 300000,  # filled in by the plugin from the start form (`handoff.termination`)
+    "kept_fen": 200000,
+}
+AGREE = {"decision": "agree", "comment": ""}
+
+
+def test_termination_confirmed_by_both_then_the_refund(monkeypatch):
+    run = _Run(TERMINATION, monkeypatch, TERMINATION_START)
+    assert run.open() == ["street_confirm"]
+    run.complete("street_confirm", AGREE)
+    assert run.open() == ["committee_confirm"]
+    run.complete("committee_confirm", AGREE)
+    assert run.open() == ["refund_received"]
+    run.complete("refund_received", {"refunded_on": "2026-05-06", "voucher_no": "TK-1"})
+    assert run.workflow.completed and run.ended() == ["end_terminated"]
+
+
+def test_termination_without_a_refund_ends_after_both_agree(monkeypatch):
+    start = {**TERMINATION_START, "refund": "0.00", "kept": "5000.00", "refund_fen": 0}
+    run = _Run(TERMINATION, monkeypatch, {**start, "kept_fen": 500000})
+    run.complete("street_confirm", AGREE)
+    run.complete("committee_confirm", AGREE)
+    assert run.workflow.completed and run.ended() == ["end_terminated"]
+
+
+@pytest.mark.parametrize(
+    ("agreeing", "refusing", "end"),
+    [
+        ((), "street_confirm", "end_refused"),
+        (("street_confirm",), "committee_confirm", "end_refused__committee"),
+    ],
+)
+def test_termination_refused_by_either_party(monkeypatch, agreeing, refusing, end):
+    run = _Run(TERMINATION, monkeypatch, TERMINATION_START)
+    for key in agreeing:
+        run.complete(key, AGREE)
+    run.complete(refusing, {"decision": "disagree", "comment": "工作已过半"})
+    assert run.workflow.completed and run.ended() == [end]
