@@ -27,6 +27,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from . import security
 
     security.check_production_settings(app)
+    if app.config["PROXY_COUNT"] > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_COUNT"])
     handoff.register()  # the district's process plugins (explicit: nothing registers on import)
     app.extensions["db"] = Database(app.config["DATABASE_URL"])
 

@@ -19,6 +19,12 @@ class Unauthorized(Exception):
     pass
 
 
+def client_address() -> str:
+    """The client's address as sign-in throttling counts it (behind PROXY_COUNT trusted proxies,
+    ProxyFix has put the forwarded address here)."""
+    return request.remote_addr or "-"
+
+
 def bearer_token() -> str | None:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")

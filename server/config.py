@@ -11,6 +11,29 @@ from workflows.db import default_url
 
 DEV_SECRET = "dev-only-secret-key-change-me"
 DEFAULT_SQLITE_PATH = Path("var") / "handoff.sqlite3"
+ENVIRONMENTS = ("development", "production")
+
+
+class UnsafeConfiguration(RuntimeError):
+    pass
+
+
+def environment() -> str:
+    """HANDOFF_ENV, normalised (" Production" is production); any other value refuses to start,
+    so a misspelt production never runs with development defaults."""
+    value = os.environ.get("HANDOFF_ENV", "development").strip().lower()
+    if value not in ENVIRONMENTS:
+        raise UnsafeConfiguration(
+            f"HANDOFF_ENV must be one of {', '.join(ENVIRONMENTS)}, not {value[:40]!r}"
+        )
+    return value
+
+
+def _int(name: str, default: int) -> int:
+    try:
+        return int(os.environ.get(name, str(default)))
+    except ValueError:
+        raise UnsafeConfiguration(f"{name} must be a whole number") from None
 
 
 @dataclass
@@ -18,16 +41,15 @@ class Config:
     DATABASE_URL: str = field(default_factory=lambda: default_url(DEFAULT_SQLITE_PATH))
     SECRET_KEY: str = field(default_factory=lambda: os.environ.get("SECRET_KEY", DEV_SECRET))
     # production refuses a default secret and demo passwords (see server.security)
-    ENV: str = field(default_factory=lambda: os.environ.get("HANDOFF_ENV", "development"))
-    TOKEN_TTL_HOURS: int = field(
-        default_factory=lambda: int(os.environ.get("TOKEN_TTL_HOURS", "12"))
-    )
+    ENV: str = field(default_factory=environment)
+    TOKEN_TTL_HOURS: int = field(default_factory=lambda: _int("TOKEN_TTL_HOURS", 12))
+    # reverse proxies in front of the service whose X-Forwarded-For is trusted (the client
+    # address is what sign-in throttling counts by; 0: the connection's own address)
+    PROXY_COUNT: int = field(default_factory=lambda: _int("PROXY_COUNT", 0))
     MAX_CONTENT_LENGTH: int = 2 * 1024 * 1024
     SESSION_COOKIE_HTTPONLY: bool = True
     SESSION_COOKIE_SAMESITE: str = "Lax"
-    SESSION_COOKIE_SECURE: bool = field(
-        default_factory=lambda: os.environ.get("HANDOFF_ENV", "development") == "production"
-    )
+    SESSION_COOKIE_SECURE: bool = field(default_factory=lambda: environment() == "production")
     # OpenAPI (flask-smorest)
     API_TITLE: str = "社区工作事项委托 Handoff API"
     API_VERSION: str = "v1"

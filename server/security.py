@@ -13,11 +13,9 @@ from workflows import accounts
 from workflows.db import Database
 from workflows.models import User
 
-from .config import DEV_SECRET
+from .config import DEV_SECRET, UnsafeConfiguration
 
-
-class UnsafeConfiguration(RuntimeError):
-    pass
+__all__ = ["UnsafeConfiguration", "check_production_settings"]
 
 
 def check_production_settings(app: Flask) -> None:

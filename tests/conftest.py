@@ -39,6 +39,7 @@ RUNTIME_TABLES = [
     "process_instance",
     "handoff_request",
     "api_token",
+    "login_throttle",
 ]
 BACKENDS = ["sqlite", "postgresql"]
 SEEDED_ROLES = ("department", "street_office", "district_reviewer", "committee", "finance", "admin")
@@ -106,7 +107,6 @@ def _empty_runtime_tables(db: Database) -> None:
                 session.execute(text(f"DELETE FROM {table}"))
         else:
             session.execute(text(f"TRUNCATE {', '.join(RUNTIME_TABLES)} RESTART IDENTITY CASCADE"))
-        session.execute(text("UPDATE user_account SET failed_logins = 0, locked_until = NULL"))
         session.execute(text("UPDATE process_definition SET suspended = false"))
         keys = ", ".join(f"'{k}'" for k in SEEDED_ROLES)
         session.execute(text(f"DELETE FROM membership WHERE role NOT IN ({keys})"))

@@ -26,9 +26,9 @@ from handoff.models import LedgerEntry, Signature
 from handoff.requests import today as handoff_today
 from server import create_app
 from server.security import UnsafeConfiguration
-from workflows import accounts, audit, clock
+from workflows import accounts, audit, clock, throttle
 from workflows.db import Database
-from workflows.models import ApiToken, AuditEvent, OrgUnit, Task, User
+from workflows.models import ApiToken, AuditEvent, LoginThrottle, OrgUnit, Task, User
 
 PASSWORD = demo.demo_password()
 STRONG_SECRET = "s3cret-" + "k" * 40
@@ -205,29 +205,79 @@ def test_passwords_are_stored_as_argon2id_hashes(app, db):
 # --- throttling -----------------------------------------------------------------------------
 
 
-def test_sign_in_is_throttled_after_five_failures(app, db):
+def from_address(client, address: str, username: str, password: str):
+    return client.post(
+        "/api/v1/auth/token",
+        json={"username": username, "password": password},
+        environ_base={"REMOTE_ADDR": address},
+    )
+
+
+def test_guessing_one_name_slows_that_address_down_and_locks_nobody_out(app, db):
     client = app.test_client()
-    for attempt in range(accounts.MAX_FAILED_LOGINS):
-        r = sign_in(client, "committee.xl02", f"wrong-{attempt}")
+    guesser = "203.0.113.7"
+    for attempt in range(throttle.PAIR_FREE):
+        r = from_address(client, guesser, "committee.xl02", f"wrong-{attempt}")
         assert r.status_code == 401, attempt
-    locked = sign_in(client, "committee.xl02", PASSWORD)  # the right password, during the lock
-    assert locked.status_code == 429
-    assert locked.get_json()["error"]["code"] == "throttled"
-    assert 290 <= int(locked.headers["Retry-After"]) <= 300
-    assert sign_in(client, "committee.xl02", "wrong-again").status_code == 429
-    clock.advance(timedelta(minutes=3))
-    assert sign_in(client, "committee.xl02", PASSWORD).status_code == 429
-    assert 110 <= int(sign_in(client, "committee.xl02", PASSWORD).headers["Retry-After"]) <= 120
-    clock.advance(timedelta(minutes=2, seconds=1))
-    assert sign_in(client, "committee.xl02", PASSWORD).status_code == 200
+    waiting = from_address(client, guesser, "committee.xl02", PASSWORD)  # right, but must wait
+    assert waiting.status_code == 429
+    assert waiting.get_json()["error"]["code"] == "throttled"
+    assert 29 <= int(waiting.headers["Retry-After"]) <= 30
+    # the user signs in from their own address all the while: nobody is locked out
+    assert from_address(client, "198.51.100.20", "committee.xl02", PASSWORD).status_code == 200
+    # the delay grows: after the wait, one more wrong password waits twice as long
+    clock.advance(timedelta(seconds=31))
+    assert from_address(client, guesser, "committee.xl02", "wrong-again").status_code == 401
+    again = from_address(client, guesser, "committee.xl02", PASSWORD)
+    assert again.status_code == 429 and 59 <= int(again.headers["Retry-After"]) <= 60
+    clock.advance(timedelta(seconds=61))
+    assert from_address(client, guesser, "committee.xl02", PASSWORD).status_code == 200
     with db.read() as session:
         user = session.scalar(select(User).where(User.username == "committee.xl02"))
-        assert (user.failed_logins, user.locked_until) == (0, None)
         failed = session.scalars(select(AuditEvent).where(AuditEvent.action == "auth.failed")).all()
-        assert len(failed) == accounts.MAX_FAILED_LOGINS
+        assert len(failed) == throttle.PAIR_FREE + 1
         assert {e.actor_id for e in failed} == {user.id}
-    # another user was never affected
-    assert sign_in(client, "committee.xl03", PASSWORD).status_code == 200
+        # the right password started the name's count again; the address keeps its own
+        keys = set(session.scalars(select(LoginThrottle.key)))
+        assert keys == {f"a:{guesser}"}
+    # another user was never affected, from anywhere
+    assert from_address(client, guesser, "committee.xl03", PASSWORD).status_code == 200
+
+
+def test_unknown_and_known_names_answer_alike(app, db):
+    client = app.test_client()
+    answers = {}
+    for name in ("committee.xl04", "no-such-user"):
+        address = f"192.0.2.{len(answers) + 1}"
+        answers[name] = [
+            from_address(client, address, name, f"wrong-{i}").status_code for i in range(7)
+        ]
+    assert answers["committee.xl04"] == answers["no-such-user"] == [401] * 5 + [429] * 2
+
+
+def test_guessing_across_names_slows_the_address_down(app, db):
+    client = app.test_client()
+    guesser = "203.0.113.9"
+    names = [f"someone{i}" for i in range(throttle.ADDRESS_FREE)]
+    for name in names:  # one wrong password each: no name's own count is reached
+        assert from_address(client, guesser, name, "guess").status_code == 401
+    assert from_address(client, guesser, "street.hm", PASSWORD).status_code == 429
+    assert from_address(client, "198.51.100.30", "street.hm", PASSWORD).status_code == 200
+    clock.advance(timedelta(seconds=31))
+    assert from_address(client, guesser, "street.hm", PASSWORD).status_code == 200
+    # a valid sign-in does not wipe the address's count: the next wrong guess waits at once
+    assert from_address(client, guesser, "someone-else", "guess").status_code == 401
+    assert from_address(client, guesser, "street.hm", PASSWORD).status_code == 429
+
+
+def test_counts_are_forgotten_after_a_day(app, db):
+    client = app.test_client()
+    for attempt in range(throttle.PAIR_FREE - 1):
+        assert from_address(client, "203.0.113.11", "street.xl", f"w{attempt}").status_code == 401
+    clock.advance(throttle.FORGET + timedelta(minutes=1))
+    for attempt in range(throttle.PAIR_FREE - 1):  # a fresh count: never blocked
+        assert from_address(client, "203.0.113.11", "street.xl", f"v{attempt}").status_code == 401
+    assert from_address(client, "203.0.113.11", "street.xl", PASSWORD).status_code == 200
 
 
 def test_names_no_database_can_store_sign_nobody_in_and_break_nothing(app, db):
@@ -250,7 +300,8 @@ def test_names_no_database_can_store_sign_nobody_in_and_break_nothing(app, db):
 
 @pytest.mark.slow
 def test_simultaneous_guesses_are_counted_one_by_one(live):
-    """30 wrong passwords at once, across the server's workers: exactly five are tried."""
+    """30 wrong passwords at once from one address, across the server's workers: exactly five
+    are tried, then the address waits for that name."""
     url = live.base + "/api/v1/auth/token"
     statuses: list[int] = []
     barrier = threading.Barrier(30)
@@ -265,7 +316,7 @@ def test_simultaneous_guesses_are_counted_one_by_one(live):
         t.start()
     for t in threads:
         t.join()
-    assert Counter(statuses) == {401: accounts.MAX_FAILED_LOGINS, 429: 25}
+    assert Counter(statuses) == {401: throttle.PAIR_FREE, 429: 30 - throttle.PAIR_FREE}
     right = requests.post(
         url, json={"username": "committee.xl05", "password": PASSWORD}, timeout=60
     )
@@ -574,3 +625,75 @@ def test_every_state_change_of_a_full_handoff_is_in_the_audit_log_with_its_actor
 
 def _party_task(party: str) -> str:
     return {"department": "department", "street_office": "street", "committee": "committee"}[party]
+
+
+# --- sessions and the environment -------------------------------------------------------------
+
+
+def _web_sign_in(client, username: str) -> None:
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    r = client.post(
+        "/login", data={"username": username, "password": PASSWORD, "csrf_token": token}
+    )
+    assert r.status_code == 302, r.get_data(as_text=True)[:300]
+
+
+def test_signing_out_ends_the_session_on_the_server(app, db):
+    client = app.test_client()
+    _web_sign_in(client, "street.rg")
+    copied = client.get_cookie("session").value  # e.g. taken from the browser before sign-out
+    inbox = client.get("/inbox")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', inbox.get_data(as_text=True)).group(1)
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 302
+    thief = app.test_client()
+    thief.set_cookie("session", copied)
+    assert thief.get("/inbox").status_code == 302  # to the sign-in page
+    with db.read() as session:
+        rows = session.scalars(select(ApiToken).where(ApiToken.kind == "web")).all()
+        assert len(rows) == 1 and rows[0].revoked_at is not None
+        actions = list(session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
+        assert actions[-2:] == ["auth.signed_in", "auth.signed_out"]
+
+
+def test_other_sessions_of_the_user_stay_signed_in(app, db):
+    phone, desk = app.test_client(), app.test_client()
+    _web_sign_in(phone, "street.rg")
+    _web_sign_in(desk, "street.rg")
+    inbox = phone.get("/inbox")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', inbox.get_data(as_text=True)).group(1)
+    phone.post("/logout", data={"csrf_token": token})
+    assert phone.get("/inbox").status_code == 302
+    assert desk.get("/inbox").status_code == 200
+
+
+def test_a_web_session_is_no_api_token(app, db):
+    client = app.test_client()
+    _web_sign_in(client, "street.rg")
+    with db.read() as session:
+        assert session.scalars(select(ApiToken.kind)).all() == ["web"]
+    # the cookie's token is signed into the cookie; even read out, the API refuses it
+    from itsdangerous import URLSafeTimedSerializer  # Flask's session serialiser
+
+    value = client.get_cookie("session").value
+    serializer = URLSafeTimedSerializer(
+        app.secret_key, salt="cookie-session", signer_kwargs={"key_derivation": "hmac"}
+    )
+    token = serializer.loads(value)["st"]
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/me", headers=headers).status_code == 401
+
+
+@pytest.mark.parametrize("value", ["Production", " production", "PRODUCTION\n"])
+def test_production_is_recognised_however_it_is_written(monkeypatch, value, db):
+    monkeypatch.setenv("HANDOFF_ENV", value)
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    with pytest.raises(UnsafeConfiguration, match="SECRET_KEY"):  # production's checks ran
+        create_app({"DATABASE_URL": db.url})
+
+
+@pytest.mark.parametrize("value", ["prod", "staging", "", "dev"])
+def test_an_unknown_environment_refuses_to_start(monkeypatch, value, db):
+    monkeypatch.setenv("HANDOFF_ENV", value)
+    with pytest.raises(UnsafeConfiguration, match="HANDOFF_ENV"):
+        create_app({"DATABASE_URL": db.url})

@@ -8,21 +8,20 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import audit, clock, roles
+from . import audit, clock, roles, throttle
 from .models import ApiToken, Membership, OrgUnit, User
+from .throttle import LoginThrottled  # noqa: F401 (raised by authenticate, caught by callers)
 
 _hasher = PasswordHasher()
 # A real hash to verify against when the user does not exist, so timing does not reveal names.
 _DUMMY_HASH = _hasher.hash("not-a-password")
-MAX_FAILED_LOGINS = 5
-LOCKOUT = timedelta(minutes=5)
 # Passwords that never sign anyone in, even when they match (production refuses the demo password,
 # also for demo accounts seeded after the service started): see server.security.
 _refused_passwords: frozenset[str] = frozenset()
@@ -45,36 +44,27 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
-class LoginThrottled(Exception):
-    def __init__(self, until: datetime):
-        super().__init__("too many failed sign-ins")
-        self.until = until
+def authenticate(session: Session, username: str, password: str, address: str = "") -> User | None:
+    """The user for these credentials, or None; `address` is the client's (see `throttle`:
+    growing delays per address and per name from it, names that exist or not alike).
 
-
-def authenticate(session: Session, username: str, password: str) -> User | None:
-    """The user for these credentials, or None; throttles after repeated failures.
-
-    The user row is locked (FOR UPDATE on PostgreSQL; SQLite writers run one at a time) so that
-    simultaneous guesses are counted one after the other: no lost update of the failure count
-    lets a parallel attacker try more than MAX_FAILED_LOGINS passwords per lockout.
+    Raises `LoginThrottled` while this address must wait before trying this name again.
     """
-    if not _storable(username):  # no such name can exist, and the database would refuse it
-        verify_password(_DUMMY_HASH, password)
-        return None
-    user = session.scalar(select(User).where(User.username == username).with_for_update())
     now = clock.now()
+    rows = throttle.lock(session, username, address, now)
+    user = None
+    if _storable(username):  # else no such name can exist, and the database would refuse it
+        user = session.scalar(select(User).where(User.username == username))
     if user is None or not user.is_active:
-        verify_password(_DUMMY_HASH, password)
-        return None
-    if user.locked_until and user.locked_until > now:
-        raise LoginThrottled(user.locked_until)
-    if not verify_password(user.password_hash, password) or password in _refused_passwords:
-        user.failed_logins += 1
-        if user.failed_logins >= MAX_FAILED_LOGINS:
-            user.locked_until, user.failed_logins = now + LOCKOUT, 0
+        verify_password(_DUMMY_HASH, password)  # the same time whether the name exists or not
+        user = None
+    elif not verify_password(user.password_hash, password) or password in _refused_passwords:
         audit.record(session, "auth.failed", actor_id=user.id)
+        user = None
+    if user is None:
+        throttle.failed(rows, now)
         return None
-    user.failed_logins, user.locked_until = 0, None
+    throttle.succeeded(session, rows)
     return user
 
 
@@ -83,27 +73,39 @@ def _storable(text: str) -> bool:
     return "\x00" not in text and not any("\ud800" <= c <= "\udfff" for c in text)
 
 
-def issue_token(session: Session, user: User, ttl: timedelta) -> tuple[str, ApiToken]:
+def issue_token(
+    session: Session, user: User, ttl: timedelta, kind: str = "api"
+) -> tuple[str, ApiToken]:
+    """A new API token (`kind` api) or web session (`kind` web): shown once, stored digested."""
     token = secrets.token_urlsafe(32)
-    row = ApiToken(user_id=user.id, token_hash=_digest(token), expires_at=clock.now() + ttl)
+    row = ApiToken(
+        user_id=user.id, token_hash=_digest(token), expires_at=clock.now() + ttl, kind=kind
+    )
     session.add(row)
-    audit.record(session, "auth.token_issued", actor_id=user.id)
+    action = "auth.token_issued" if kind == "api" else "auth.signed_in"
+    audit.record(session, action, actor_id=user.id)
     return token, row
 
 
-def user_for_token(session: Session, token: str) -> User | None:
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token)))
+def user_for_token(session: Session, token: str, kind: str = "api") -> User | None:
+    """The active user of a live token of that kind (a web session is no API token)."""
+    row = session.scalar(
+        select(ApiToken).where(ApiToken.token_hash == _digest(token), ApiToken.kind == kind)
+    )
     if row is None or row.revoked_at is not None or row.expires_at <= clock.now():
         return None
     return row.user if row.user.is_active else None
 
 
-def revoke_token(session: Session, token: str) -> bool:
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token)))
+def revoke_token(session: Session, token: str, kind: str = "api") -> bool:
+    row = session.scalar(
+        select(ApiToken).where(ApiToken.token_hash == _digest(token), ApiToken.kind == kind)
+    )
     if row is None or row.revoked_at is not None:
         return False
     row.revoked_at = clock.now()
-    audit.record(session, "auth.token_revoked", actor_id=row.user_id)
+    action = "auth.token_revoked" if kind == "api" else "auth.signed_out"
+    audit.record(session, action, actor_id=row.user_id)
     return True
 
 

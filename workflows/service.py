@@ -221,7 +221,8 @@ def unclaim_task(db: Database, task_id: int, actor: Actor) -> Task:
 
 
 def delegate_task(db: Database, task_id: int, actor: Actor, username: str) -> Task:
-    """Hand the task to a colleague: someone with a membership in the task's org unit."""
+    """Hand the task to a colleague: someone who holds the task's role at its org unit (a
+    member of the unit in another role could not have been routed the task either)."""
     with db.write() as session:
         task, instance = locked_task(session, task_id)
         ensure_actionable(task, actor)
@@ -230,13 +231,17 @@ def delegate_task(db: Database, task_id: int, actor: Actor, username: str) -> Ta
             raise Invalid("no such active user", {"username": "用户不存在 no such active user"})
         in_unit = session.scalar(
             select(Membership.id)
-            .where(Membership.user_id == target.id, Membership.org_unit_id == task.org_unit_id)
+            .where(
+                Membership.user_id == target.id,
+                Membership.org_unit_id == task.org_unit_id,
+                Membership.role == task.role,
+            )
             .limit(1)
         )
         if in_unit is None:
             raise Invalid(
-                "the user is not a member of the task's org unit",
-                {"username": "该用户不属于本单位 not a member of the task's org unit"},
+                "the user does not hold the task's role at its org unit",
+                {"username": "该用户在本单位没有此角色 not in the task's role at its unit"},
             )
         task.assignee_id, task.claimed_at = target.id, clock.now()
         audit.record(

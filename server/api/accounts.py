@@ -12,7 +12,7 @@ from workflows import accounts
 from workflows.models import User
 
 from .. import get_db
-from ..auth import Unauthorized, bearer_token, current_actor, login_required
+from ..auth import Unauthorized, bearer_token, client_address, current_actor, login_required
 from ..schemas import TokenRequest, TokenResponse, UserOut
 from .contract import may_answer
 
@@ -29,7 +29,7 @@ def issue_token(body):
     ttl = timedelta(hours=current_app.config["TOKEN_TTL_HOURS"])
     answer = None
     with get_db().write() as session:  # commits the failed-attempt counter too
-        user = accounts.authenticate(session, body["username"], body["password"])
+        user = accounts.authenticate(session, body["username"], body["password"], client_address())
         if user is not None:
             token, row = accounts.issue_token(session, user, ttl)
             answer = {"token": token, "token_type": "Bearer", "expires_at": row.expires_at}

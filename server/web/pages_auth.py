@@ -7,6 +7,7 @@ from flask import flash, g, redirect, render_template, request, url_for
 from workflows import accounts
 
 from .. import get_db
+from ..auth import client_address
 from . import signin
 from .blueprint import bp
 from .i18n import t
@@ -32,9 +33,9 @@ def login():
     else:
         try:
             with get_db().write() as session:
-                user = accounts.authenticate(session, username, password)
+                user = accounts.authenticate(session, username, password, client_address())
                 if user is not None:
-                    signin.sign_in(user)
+                    signin.sign_in(session, user)
         except accounts.LoginThrottled:
             error, status = t("auth.throttled"), 429
         else:

@@ -1,22 +1,23 @@
-"""Who is signed in to the pages: a signed Flask session cookie (not the API's bearer tokens).
+"""Who is signed in to the pages: a server-side session named by a signed cookie.
 
-The cookie holds the user id, a *session version* and the sign-in time. The version is derived
-from the user's password hash, so changing the password ends every session of that user; a
-deactivated user, a version mismatch or a session older than TOKEN_TTL_HOURS is signed out on the
-next request. Signing in clears the old session (no fixation) and rotates the CSRF token.
+Signing in makes a session row (`accounts.issue_token(kind="web")`, TOKEN_TTL_HOURS long) and the
+cookie holds its random token; signing out revokes the row, so a copy of the cookie taken before
+is worth nothing after. A password change or a deactivation revokes every session of the user.
+Signing in clears the old cookie (no fixation) and rotates the CSRF token.
 """
 
 from __future__ import annotations
 
-import hashlib
-import time
 from collections.abc import Callable
+from datetime import timedelta
 from functools import wraps
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import current_app, g, redirect, request, session, url_for
+from sqlalchemy.orm import Session
 
+from workflows import accounts
 from workflows.errors import Forbidden
 from workflows.models import User
 from workflows.service import Actor
@@ -24,14 +25,8 @@ from workflows.service import Actor
 from .. import get_db
 from . import csrf
 
-USER_KEY = "uid"
-VERSION_KEY = "sv"
-AT_KEY = "at"
+TOKEN_KEY = "st"
 KEEP = ("lang",)  # survives signing in and out
-
-
-def session_version(user: User) -> str:
-    return hashlib.sha256(f"{user.id}:{user.password_hash}".encode()).hexdigest()[:20]
 
 
 def _reset() -> None:
@@ -40,38 +35,37 @@ def _reset() -> None:
     session.update(kept)
 
 
-def sign_in(user: User) -> None:
+def sign_in(db_session: Session, user: User) -> None:
+    """Open a session for `user` in the caller's transaction and name it in the cookie."""
     _reset()
-    session[USER_KEY] = user.id
-    session[VERSION_KEY] = session_version(user)
-    session[AT_KEY] = int(time.time())
+    ttl = timedelta(hours=int(current_app.config.get("TOKEN_TTL_HOURS", 12)))
+    session[TOKEN_KEY], _ = accounts.issue_token(db_session, user, ttl, kind="web")
     csrf.rotate()
 
 
 def sign_out() -> None:
+    """End the session on the server, then forget the cookie."""
+    token = session.get(TOKEN_KEY)
+    if isinstance(token, str) and 0 < len(token) <= 200:
+        with get_db().write() as s:
+            accounts.revoke_token(s, token, kind="web")
     _reset()
     csrf.rotate()
 
 
 def load_user() -> None:
-    """before_request: g.user / g.actor for a valid session, else None."""
+    """before_request: g.user / g.actor for a live session, else None."""
     g.user = g.actor = None
-    user_id = session.get(USER_KEY)
-    if user_id is None:
+    token = session.get(TOKEN_KEY)
+    if token is None:
         return
-    max_age = int(current_app.config.get("TOKEN_TTL_HOURS", 12)) * 3600
-    issued = session.get(AT_KEY)
-    if (
-        not isinstance(user_id, int)
-        or not isinstance(issued, int)
-        or time.time() - issued > max_age
-    ):
-        sign_out()
+    if not isinstance(token, str) or not 0 < len(token) <= 200:
+        _reset()
         return
     with get_db().read() as s:
-        user = s.get(User, user_id)
-        if user is None or not user.is_active or session.get(VERSION_KEY) != session_version(user):
-            sign_out()
+        user = accounts.user_for_token(s, token, kind="web")
+        if user is None:  # signed out, expired, revoked, or the user deactivated
+            _reset()
             return
         for m in user.memberships:  # load the units while the session is open
             _ = m.org_unit.name

@@ -22,7 +22,9 @@ PASSWORD = "a-long-password-1"
 
 def events(db, action: str) -> list[AuditEvent]:
     with db.read() as s:
-        return list(s.scalars(select(AuditEvent).where(AuditEvent.action == action)))
+        return list(
+            s.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id))
+        )
 
 
 def admin_id(db) -> int:
