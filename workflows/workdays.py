@@ -27,6 +27,7 @@ __all__ = [
     "Calendar",
     "Due",
     "add_working_days",
+    "between",
     "count",
     "is_working_day",
     "library_calendar",
@@ -93,6 +94,16 @@ def count(start: datetime, n: int, calendar: Calendar) -> Due:
         if calendar.is_working_day(day):
             remaining -= 1
     return Due(datetime.combine(day, END_OF_DAY, SHANGHAI).astimezone(UTC), provisional)
+
+
+def between(first: date, last: date, calendar: Calendar) -> int:
+    """The working days after `first` up to and including `last` (negative when `last` comes
+    first): from today to a due date, the working days left."""
+    sign, (lo, hi) = (1, (first, last)) if first <= last else (-1, (last, first))
+    days = sum(
+        calendar.is_working_day(lo + timedelta(days=i)) for i in range(1, (hi - lo).days + 1)
+    )
+    return sign * days
 
 
 def add_working_days(start: datetime, n: int, calendar: Calendar | None = None) -> datetime:

@@ -44,15 +44,23 @@
   var select = document.getElementById("item_code");
   var search = document.getElementById("item_q");
   if (search && select) {
+    // data-search holds the item's code, names, short names and their pinyin (whole and by
+    // initials), normalised as handoff/catalog_search.py does: no spaces, lower case
+    var none = document.getElementById("item_none");
     search.addEventListener("input", function () {
-      var q = search.value.trim().toLowerCase();
+      var q = search.value.normalize("NFKC").replace(/\s+/g, "").toLowerCase();
+      var found = 0;
       each("option", select, function (option) {
-        var match = !q || !option.value || option.textContent.toLowerCase().indexOf(q) >= 0;
+        if (!option.value) { return; }
+        var keys = (option.dataset.search || option.textContent.toLowerCase()).split(" ");
+        var match = !q || keys.some(function (k) { return k.indexOf(q) >= 0; });
+        if (match) { found += 1; }
         option.hidden = !(match || option.selected);
       });
       each("optgroup", select, function (group) {
         group.hidden = !group.querySelector("option:not([hidden])");
       });
+      if (none) { none.hidden = !q || found > 0; }
     });
   }
 

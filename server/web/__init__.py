@@ -66,6 +66,7 @@ def register_web(app: Flask) -> None:
         task_key_name=fmt.task_name,
         decision=fmt.decision,
         overdue=fmt.is_overdue,
+        days_left=fmt.days_left,
         one_language=i18n.one_language,
     )
 

@@ -11,8 +11,9 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import NoInspectionAvailable
 
 from handoff.money import fen_to_yuan
-from workflows import clock
+from workflows import calendar, clock, workdays
 
+from .. import get_db
 from .i18n import STRINGS, t, t_or
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -109,6 +110,22 @@ def _group_words(n: int) -> str:
 
 def is_overdue(task: Any) -> bool:
     return bool(task.status == "open" and task.due_at is not None and task.due_at < clock.now())
+
+
+def days_left(task: Any) -> str:
+    """An open task's working days until its due date ("剩余 3 个工作日", "今日到期"), or how many
+    it is overdue ("已超期 2 个工作日"), by the calendar in force; "" when it has no due date."""
+    if task.status != "open" or task.due_at is None:
+        return ""
+    today = workdays.shanghai_date(clock.now())
+    due_day = workdays.shanghai_date(task.due_at)
+    with get_db().read() as session:  # cached per database: no query on most pages
+        cal = calendar.current(session)
+    if is_overdue(task):
+        n = workdays.between(due_day, today, cal)
+        return t("due.days_over", n=n) if n > 0 else t("due.over_today")
+    n = workdays.between(today, due_day, cal)
+    return t("due.days_left", n=n) if n > 0 else t("due.today")
 
 
 def state_label(instance: Any) -> str:

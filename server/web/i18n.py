@@ -28,6 +28,13 @@ STRINGS: dict[str, tuple[str, str]] = {
     "nav.admin": ("系统管理", "Administration"),
     "nav.menu": ("主导航", "Main navigation"),
     "nav.skip": ("跳到正文", "Skip to content"),
+    "nav.badge_open": (" 项待办", " open tasks"),
+    "nav.badge_overdue": ("{n} 项超期", "{n} overdue"),
+    # working days left
+    "due.days_left": ("剩余 {n} 个工作日", "{n} working day(s) left"),
+    "due.today": ("今日到期", "due today"),
+    "due.days_over": ("已超期 {n} 个工作日", "{n} working day(s) overdue"),
+    "due.over_today": ("已超期（今日）", "overdue (today)"),
     # the statutory calendar
     "due.provisional": ("假日安排未公布，按周末计算", "holidays not published yet: weekends only"),
     "due.provisional_hint": (
@@ -227,7 +234,14 @@ STRINGS: dict[str, tuple[str, str]] = {
     "new.department": ("委托部门", "Department"),
     "new.item": ("清单事项", "Catalog item"),
     "new.item_search": ("搜索事项", "Search items"),
-    "new.item_search_placeholder": ("名称或编码，如 A01、低保", "Name or code, e.g. A01"),
+    "new.item_search_placeholder": (
+        "名称、简称、编码或拼音首字母，如 A01、低保、db",
+        "Name, short name, code or pinyin initials, e.g. A01, db",
+    ),
+    "new.item_none": (
+        "未找到匹配的清单事项：换个说法，或选“清单外事项”",
+        "No catalog item matches: try other words, or choose “not in the catalog”",
+    ),
     "new.item_unlisted": (
         "（清单外事项，需区审核办复审）",
         "(not in the catalog: district review)",

@@ -11,7 +11,7 @@ from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from handoff import agreement as handoff_agreement
-from handoff import catalog, screening, termination
+from handoff import catalog, catalog_search, screening, termination
 from handoff import queries as handoff_queries
 from handoff import requests as handoff
 from handoff import rules as handoff_rules
@@ -141,16 +141,15 @@ def _render_new(state, *, errors=None, checked=False, status=200):
         )
         shown_checks = checked or bool(errors)
         placeholders = {"field": "{field}", "term": "{term}", "item": "{item}"}
-        q = state["item_q"].lower()
-        shown = [
-            i for i in items if not q or q in i.code.lower() or q in i.name.lower() or i is selected
-        ]
+        shown = [i for i in items if catalog_search.matches(i, state["item_q"]) or i is selected]
         groups = [(c, [i for i in shown if i.category == c]) for c in (*CATEGORY_ORDER, "negative")]
         chosen = set(_chosen_communities(state, options["streets"]))
         page = render_template(
             "request_new.html",
             state=state,
             groups=[(c, rows) for c, rows in groups if rows],
+            search_keys=catalog_search.search_keys,
+            none_found=bool(state["item_q"].strip()) and not shown,
             streets=options["streets"],
             departments=options["departments"],
             chosen=chosen,
