@@ -513,6 +513,25 @@ class RoleOut(Schema):
     unit_kind = fields.String()
 
 
+class WithdrawIn(Strict):
+    instance_ids = fields.List(
+        fields.Integer(validate=validate.Range(min=1, max=2**31 - 1)),
+        required=True,
+        validate=validate.Length(min=1, max=2000),
+    )
+    reason = fields.String(load_default="", validate=[validate.Length(max=2000), ONE_LINE])
+
+
+class WithdrawRefusal(Schema):
+    instance_id = fields.Integer()
+    reason = fields.String()
+
+
+class WithdrawOut(Schema):
+    withdrawn = fields.List(fields.Integer())
+    refused = fields.List(fields.Nested(WithdrawRefusal))
+
+
 class HolidayPeriod(Strict):
     name = fields.String(required=True)
     start = fields.String(required=True, metadata={"example": "2027-01-01"})

@@ -18,6 +18,7 @@ from handoff.reports import OUTCOMES, STAGES, STATUSES
 from .. import get_db
 from ..auth import current_actor, login_required
 from ..schemas import LocalDateTime, PageQuery, Strict
+from ..sheets import safe as _xlsx_safe
 from .contract import may_answer
 
 blp = Blueprint("reports", __name__, description="减负看板 Burden-reduction reports")
@@ -340,15 +341,6 @@ def stages_csv_bytes(data: dict[str, Any]) -> bytes:
 
 def _text(value: Any) -> str:
     return "" if value is None else str(value)
-
-
-def _xlsx_safe(value: Any) -> Any:
-    """Text without the control characters a worksheet cannot hold (openpyxl refuses them)."""
-    if isinstance(value, str):
-        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-        return ILLEGAL_CHARACTERS_RE.sub("", value)
-    return value
 
 
 def xlsx_bytes(data: dict[str, Any]) -> bytes:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
-from handoff import queries
+from handoff import fanout, queries
 from handoff import requests as handoff
 
 from .. import get_db
 from ..auth import current_actor, login_required
-from ..schemas import ListQuery, RequestCreate, RequestOut, RequestPage
+from ..schemas import ListQuery, RequestCreate, RequestOut, RequestPage, WithdrawIn, WithdrawOut
 from ..views import With
 from .contract import may_answer
 from .paging import page_body
@@ -71,3 +71,22 @@ def _request_body(detail) -> object:
         for i in detail["instances"]
     ]
     return With(detail["request"], instances=instances)
+
+
+@blp.post("/requests/<int:request_id>/withdraw")
+@blp.arguments(WithdrawIn)
+@blp.response(200, WithdrawOut)
+@may_answer(404)
+@login_required
+def withdraw(body, request_id):
+    """Withdraw several of a request's handoffs at once (each as `POST /instances/{id}/cancel`
+    would, in a transaction of its own); those that cannot be withdrawn (signed: terminate them
+    instead; reported; ended) are listed with the reason."""
+    actor = current_actor()
+    with get_db().read() as session:
+        allowed = {i.id for i in queries.request_detail(session, actor, request_id)["instances"]}
+    result = fanout.withdraw(get_db(), actor, body["instance_ids"], body["reason"], allowed)
+    return {
+        "withdrawn": result.done,
+        "refused": [{"instance_id": i, "reason": why} for i, why in result.refused.items()],
+    }

@@ -36,6 +36,7 @@ def register_web(app: Flask) -> None:
         pages_attachments,
         pages_auth,
         pages_calendar,
+        pages_fanout,
         pages_finance,
         pages_instances,
         pages_processes,
@@ -67,6 +68,7 @@ def register_web(app: Flask) -> None:
         decision=fmt.decision,
         overdue=fmt.is_overdue,
         days_left=fmt.days_left,
+        stage_label=fmt.stage_label,
         one_language=i18n.one_language,
     )
 

@@ -128,6 +128,15 @@ def days_left(task: Any) -> str:
     return t("due.days_left", n=n) if n > 0 else t("due.today")
 
 
+def stage_label(stage: str) -> str:
+    """A fan-out stage (`handoff.fanout.stage_of`): a task's name, or an outcome in words."""
+    if stage.startswith("outcome:"):
+        outcome = stage.split(":", 1)[1]
+        key = f"outcome.{outcome}" if f"outcome.{outcome}" in STRINGS else f"state.{outcome}"
+        return t(key)
+    return task_name(stage)
+
+
 def state_label(instance: Any) -> str:
     """The state a person cares about: the outcome when finished, else the status."""
     if instance.outcome:

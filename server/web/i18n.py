@@ -30,6 +30,27 @@ STRINGS: dict[str, tuple[str, str]] = {
     "nav.skip": ("跳到正文", "Skip to content"),
     "nav.badge_open": (" 项待办", " open tasks"),
     "nav.badge_overdue": ("{n} 项超期", "{n} overdue"),
+    # a request fanned out to many communities
+    "fanout.total": ("共 {n} 个社区", "{n} communities"),
+    "fanout.by_stage": ("各环节数量", "By stage"),
+    "fanout.overdue": ("超期", "overdue"),
+    "fanout.export": ("导出各社区情况（Excel）", "Export the communities (Excel)"),
+    "fanout.street_line": ("{n} 个社区", "{n} communities"),
+    "fanout.street_overdue": ("{n} 个超期", "{n} overdue"),
+    "fanout.choose": ("选择", "Choose"),
+    "fanout.choose_one": ("选择{community}", "Choose {community}"),
+    "fanout.reason": ("撤回原因", "Reason for withdrawing"),
+    "fanout.withdraw": ("撤回所选", "Withdraw the chosen"),
+    "fanout.withdraw_hint": (
+        "只能撤回尚未签署协议的委托；协议已生效的请逐个申请终止。",
+        "Only handoffs not yet signed can be withdrawn; ask for termination of a signed one.",
+    ),
+    "fanout.none_chosen": ("请先勾选要撤回的社区", "Tick the communities to withdraw first"),
+    "fanout.withdrawn": ("已撤回 {n} 个社区的委托", "{n} handoff(s) withdrawn"),
+    "fanout.refused": (
+        "{n} 个不能撤回（已签署、已报告或已结束）",
+        "{n} could not be withdrawn (signed, reported or ended)",
+    ),
     # working days left
     "due.days_left": ("剩余 {n} 个工作日", "{n} working day(s) left"),
     "due.today": ("今日到期", "due today"),

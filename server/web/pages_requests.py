@@ -11,13 +11,13 @@ from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from handoff import agreement as handoff_agreement
-from handoff import catalog, catalog_search, screening, termination
+from handoff import catalog, catalog_search, fanout, screening, termination
 from handoff import queries as handoff_queries
 from handoff import requests as handoff
 from handoff import rules as handoff_rules
 from handoff.models import Request
 from handoff.money import parse_yuan, yuan_to_fen
-from workflows import queries
+from workflows import clock, queries
 from workflows.errors import FormErrors, Invalid, NotFound
 from workflows.models import OrgUnit, User
 
@@ -25,6 +25,7 @@ from .. import get_db
 from . import signin
 from .blueprint import PER_PAGE, bp, form_text, int_arg, pager
 from .i18n import t
+from .pages_fanout import may_withdraw
 from .pages_instances import diagram_markup, task_names, timeline
 
 log = logging.getLogger(__name__)
@@ -283,6 +284,8 @@ def request_page(request_id: int):
         communities = {i.id: detail["communities"][i.id].name for i in instances}
         names = task_names({i.definition for i in instances})
         creator = session.get(User, req.created_by_id) if req.created_by_id else None
+        open_tasks = queries.open_tasks_by_instance(session, ids)
+        glance = fanout.overview(instances, detail["communities"], open_tasks, ledgers, clock.now())
         return render_template(
             "request.html",
             req=req,
@@ -292,7 +295,9 @@ def request_page(request_id: int):
             chosen=chosen,
             chosen_detail=chosen_detail,
             diagram=diagram_markup(chosen, chosen_detail["states"], chosen_detail["taken"]),
-            open_tasks=queries.open_tasks_by_instance(session, ids),
+            open_tasks=open_tasks,
+            glance=glance,
+            may_withdraw={i.id for i in instances if may_withdraw(actor, i)},
             ledgers=ledgers,
             totals=_money_total(list(ledgers.values())),
             may_terminate=termination.may_request(session, actor, chosen),
