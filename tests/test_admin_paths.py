@@ -72,7 +72,9 @@ def counts(db) -> tuple[int, int, int]:
 
 def actions(db, action: str) -> list[dict]:
     with db.read() as s:
-        rows = s.scalars(select(AuditEvent).where(AuditEvent.action == action))
+        rows = s.scalars(
+            select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
+        )
         return [e.detail for e in rows]
 
 

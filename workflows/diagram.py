@@ -112,8 +112,12 @@ def render_svg(
     *,
     title: str | None = None,
     taken: Collection[str] | None = None,
+    legend: Mapping[str, str] | None = None,
 ) -> str:
     """Draw the file's diagram as an SVG string, overlaying `states` ({element id: state}).
+
+    `legend` words the states' key in the reader's language ({"title": …, "done": …, …});
+    without it the key is written in Chinese and English.
 
     `taken` is the set of sequence-flow ids the instance traversed: when given, a sequence flow
     is drawn as done exactly when its id is in it. When None (the default), a flow is drawn as
@@ -125,7 +129,7 @@ def render_svg(
     elements = {e.get("id"): e for e in root.iter(f"{_BPMN}*") if e.get("id")}
     shapes, edges = _read_di(root, elements)
     label = title or _process_name(root) or "BPMN 流程图"
-    return _Drawing(states, label, elements, taken).render(shapes, edges)
+    return _Drawing(states, label, elements, taken, legend).render(shapes, edges)
 
 
 def sequence_flows(bpmn_xml: str | bytes) -> dict[tuple[str, str], list[str]]:
@@ -295,9 +299,11 @@ class _Drawing:
         label: str,
         elements: dict[str, etree._Element],
         taken: frozenset[str] | None = None,
+        legend: Mapping[str, str] | None = None,
     ):
         self.states = states
         self.taken = taken
+        self.legend = legend
         self.elements = elements
         self.svg = sh.svg_root(label)
         self.background = el(self.svg, "rect", fill="#ffffff")
@@ -311,7 +317,7 @@ class _Drawing:
         for edge in edges:
             self._draw_edge(edge)
         x, y = self.bounds[0], self.bounds[3] + 24  # the legend goes under the diagram
-        width = sh.legend(self.layer, x, y)
+        width = sh.legend(self.layer, x, y, self.legend)
         self._include(x, y - 10, width, 30)
         x0, y0, x1, y1 = self.bounds
         view = Box(x0 - 20, y0 - 20, x1 - x0 + 40, y1 - y0 + 40)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -544,16 +545,19 @@ def midpoint(pts: list[tuple[float, float]]) -> tuple[float, float]:
 # --- Legend -------------------------------------------------------------------------------
 
 
-def legend(parent: etree._Element, x: float, y: float) -> float:
-    """The state key, Chinese first, as a row starting at (x, y); returns its width."""
+def legend(
+    parent: etree._Element, x: float, y: float, words: Mapping[str, str] | None = None
+) -> float:
+    """The state key as a row starting at (x, y), in the reader's `words` ({"title": …, state:
+    label}) or else Chinese and English; returns its width."""
     group = el(parent, "g", class_="bpmn-legend")
-    el(group, "title", "图例 Legend")
+    el(group, "title", words.get("title", "图例") if words else "图例 Legend")
     start = x
     for state, label in STATE_LABELS.items():
         style = STYLES[state]
         rect(group, Box(x, y, 30, 20), rx=5, fill=style.fill, **stroke_attrs(style, 1.5))
         badge(group, state, x + 28, y + 2)
-        text = f"{label} {STATE_LABELS_EN[state]}"
+        text = words.get(state, label) if words else f"{label} {STATE_LABELS_EN[state]}"
         el(group, "text", text, x=x + 44, y=y + 14, fill="#22242a")
         x += 44 + text_width(text) + 24
     return x - start

@@ -19,6 +19,7 @@ from .. import get_db
 from ..auth import current_actor, login_required
 from ..schemas import LocalDateTime, PageQuery, Strict
 from ..sheets import safe as _xlsx_safe
+from ..web.i18n import STRINGS
 from .contract import may_answer
 
 blp = Blueprint("reports", __name__, description="减负看板 Burden-reduction reports")
@@ -62,18 +63,8 @@ STAGE_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("median_hours", "办理时长中位数（小时）", "number"),
     ("p90_hours", "办理时长90分位（小时）", "number"),
 )
-STAGE_NAMES = {
-    "street_review": "街道审核",
-    "revise": "修改申请",
-    "district_review": "区准入审核",
-    "sign_department": "部门签署协议",
-    "sign_committee": "社区签署协议",
-    "sign_street": "街道签署协议",
-    "funding": "确认经费拨付",
-    "work": "社区办理",
-    "acceptance": "部门验收",
-    "evaluation": "街道评价",
-}
+# one name per stage everywhere: the pages' catalogue names them as the BPMN does
+STAGE_NAMES = {key: STRINGS[f"taskname.{key}"][0] for key in STAGES}
 DEFINITIONS = (
     ("统计口径", "统计期内（北京时间 [起始日期, 结束日期)）发起的委托申请；每个目标社区一条委托。"),
     ("委托申请数", "不重复的委托申请数；委托事项数按社区计。"),

@@ -420,6 +420,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "diagram.done": ("已完成", "done"),
     "diagram.active": ("进行中", "active"),
     "diagram.waiting": ("等待中", "waiting"),
+    "diagram.cancelled": ("已取消", "cancelled"),
     "diagram.unavailable": ("流程图暂时无法绘制。", "The diagram cannot be drawn right now."),
     # timeline
     "timeline.who": ("办理人", "Who"),
@@ -846,7 +847,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "taskname.district_review": ("区准入审核", "District review"),
     "taskname.revise": ("修改申请", "Revise the request"),
     "taskname.sign_department": ("部门签署协议", "Department signs"),
-    "taskname.sign_committee": ("社区签署协议", "Committee signs"),
+    "taskname.sign_committee": ("居委会签署协议", "Committee signs"),
     "taskname.sign_street": ("街道签署协议", "Street office signs"),
     "taskname.funding": ("确认经费拨付", "Confirm the transfer"),
     "taskname.work": ("社区办理并报告", "Do the work and report"),

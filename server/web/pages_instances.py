@@ -99,6 +99,12 @@ def timeline(
     return rows
 
 
+def legend_words() -> dict[str, str]:
+    """The diagram's key in the page's language."""
+    states = ("done", "active", "waiting", "cancelled")
+    return {"title": t("diagram.legend"), **{s: t(f"diagram.{s}") for s in states}}
+
+
 def diagram_markup(
     instance: ProcessInstance, states: dict[str, str], taken: set[str]
 ) -> Markup | None:
@@ -106,7 +112,11 @@ def diagram_markup(
 
     try:
         svg = diagram.render_svg(
-            instance.definition.bpmn_xml, states, title=instance.title, taken=taken
+            instance.definition.bpmn_xml,
+            states,
+            title=instance.title,
+            taken=taken,
+            legend=legend_words(),
         )
     except Exception:  # noqa: BLE001 - the page stays useful without its picture
         log.exception("diagram failed for instance %s", instance.id)

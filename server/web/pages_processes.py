@@ -24,6 +24,7 @@ from .. import get_db
 from . import formview, signin
 from .blueprint import PER_PAGE, bp, form_text, int_arg, pager
 from .i18n import t
+from .pages_instances import legend_words
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +90,9 @@ def _versions(session, key: str) -> list[ProcessDefinition]:
 
 def _svg(definition: ProcessDefinition) -> Markup | None:
     try:
-        svg = diagram.render_svg(definition.bpmn_xml, {}, title=definition.name)
+        svg = diagram.render_svg(
+            definition.bpmn_xml, {}, title=definition.name, legend=legend_words()
+        )
     except Exception:  # noqa: BLE001 - the page stays useful without its picture
         log.exception("diagram failed for definition %s", definition.id)
         return None
