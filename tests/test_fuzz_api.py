@@ -688,12 +688,11 @@ def test_computed_timer_values_are_a_409_naming_the_timer(world, kind, value, wo
 
 @pytest.mark.parametrize(
     ("kind", "text"),
-    [(kind, value) for kind, value, _ in BOUND_TIMERS if isinstance(value, str)]
+    # "garbage" is a name, so an expression: only the run can tell (the 409 above)
+    [(kind, v) for kind, v, _ in BOUND_TIMERS if isinstance(v, str) and v != "garbage"]
     + [("timeDuration", "5"), ("timeDuration", "None"), ("timeDuration", "[1]")],
 )
 def test_literal_timers_that_cannot_run_are_refused_at_deploy(world, kind, text):
-    if text == "garbage":
-        return  # a name, so an expression: only the run can tell (the 409 above)
     r = _http(world, "admin").post(
         world.server.base + "/api/v1/process-definitions",
         data=chain(timer("wait", kind, text), TASK, key="bounds_literal").encode(),
