@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from workflows import audit, hooks
 from workflows.errors import Conflict
-from workflows.forms import FormErrors
+from workflows.forms import FieldNeed, FormErrors
 from workflows.models import OrgUnit
-from workflows.plugins import ProcessPlugin
+from workflows.plugins import ProcessPlugin, rule
 
 from .catalog import item_in_force
 from .models import CatalogItem
@@ -132,5 +132,9 @@ def catalog_review_plugin() -> ProcessPlugin:
         name=PROCESS_KEY,
         process_keys=frozenset({PROCESS_KEY}),
         hooks=CatalogReviewHooks(),
-        form_rules={"start": (_proposal_rules,)},
+        form_rules={
+            "start": (rule(_proposal_rules, effective_from=FieldNeed("date", required=False)),)
+        },
+        # the hooks read the proposal from the start data (`_against_catalog`, `apply_change`)
+        hook_fields={"start": {"change": "enum", "item_code": "string", "effective_from": "date"}},
     )

@@ -158,4 +158,5 @@ def emergency_plugin() -> ProcessPlugin:
         name=PROCESS_KEY,
         process_keys=frozenset({PROCESS_KEY}),
         hooks=EmergencyHooks(),
+        hook_fields={FILING_TASK: {"request_no": "string"}},  # read by `check_completion`
     )

@@ -33,6 +33,7 @@ def handoff_plugin() -> ProcessPlugin:
         process_keys=frozenset({PROCESS_KEY}),
         hooks=agreement.HandoffHooks(),
         form_rules=rules.FORM_RULES,
+        hook_fields=rules.HOOK_FIELDS,
         functions={"to_fen": money.to_fen},
         consistency_checks=(consistency.money_problems,),
         may_cancel=_may_cancel,

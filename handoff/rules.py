@@ -8,6 +8,9 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
+from workflows.forms import FieldNeed
+from workflows.plugins import rule
+
 from . import screening
 from .money import fen_to_yuan, parse_yuan, yuan_to_fen
 from .requests import due_date_problem, today
@@ -99,15 +102,26 @@ def _revision_screened(session: Session, data: dict, instance: Mapping) -> dict[
     }
 
 
-# task key -> rules, for the plugin
+# task key -> rules, for the plugin. A rule states the fields it reads by key (data["x"]): the
+# rules apply to every deployed version of the handoff, and deployment refuses a version whose
+# task lacks one (`workflows.plugins.rule`). Rules that only use data.get state none.
+_OPTIONAL_DECIMAL, _OPTIONAL_DATE = FieldNeed("decimal", required=False), FieldNeed("date", False)
 FORM_RULES = {
     "street_review": (_comment_unless_approved,),
     "district_review": (_comment_unless_approved,),
     "acceptance": (_comment_unless_approved,),
     "sign_committee": (_refusal_reason,),
-    "funding": (_amount_matches_agreement,),
-    "work": (_completed_in_time,),
-    "revise": (_revision_keeps_rules,),
+    "funding": (rule(_amount_matches_agreement, amount="decimal", transferred_on="date"),),
+    "work": (rule(_completed_in_time, completed_on="date"),),
+    "revise": (rule(_revision_keeps_rules, amount=_OPTIONAL_DECIMAL, due_date=_OPTIONAL_DATE),),
+}
+
+# task key -> the fields the handoff's hooks read from its form data (`agreement.HandoffHooks`)
+HOOK_FIELDS = {
+    "sign_department": {"decision": "enum"},
+    "sign_street": {"decision": "enum"},
+    "sign_committee": {"decision": "enum"},
+    "funding": {"amount": "decimal", "voucher_no": "string", "transferred_on": "date"},
 }
 
 RecordRule = Callable[[Session, dict, Mapping], dict[str, str]]

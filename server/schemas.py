@@ -443,6 +443,9 @@ class InstanceOut(Schema):
         lambda d: d["instance"].status, enum=["running", "completed", "cancelled", "error"]
     )
     outcome = computed(lambda d: d["instance"].outcome, nullable=True)
+    # why the instance is in state error (a step that failed in the timer worker or ran out of
+    # time); null otherwise
+    error = computed(lambda d: d["instance"].error, nullable=True)
     title = computed(lambda d: d["instance"].title)
     community_code = fields.String(allow_none=True)
     created_at = computed(

@@ -16,15 +16,11 @@ from SpiffWorkflow.util.task import TaskState
 
 from handoff.money import to_fen
 from workflows import clock, evaluator
-from workflows.evaluator import (
-    DEFAULT_FUNCTIONS,
-    ExpressionError,
+from workflows.evaluator import DEFAULT_FUNCTIONS, ExpressionError, evaluate, execute, validate
+from workflows.script_engine import (
     RestrictedEnvironment,
     RestrictedScriptEngine,
-    evaluate,
-    execute,
     make_script_engine,
-    validate,
 )
 
 WITH_TO_FEN = {**DEFAULT_FUNCTIONS, "to_fen": to_fen}

@@ -26,6 +26,11 @@ wrong types, unknown fields, NUL characters, lone surrogates, control characters
 out-of-range ids and dates, misspelt query parameters (422 naming the field), and bad BPMN
 uploads (not XML, not BPMN, a user task outside the lanes, `__import__('os')` and other hostile
 expressions, an entity bomb, an external entity, not UTF-8): all refused with a clear JSON error.
+
+Last, deployed processes built to hold a worker or grow without bound (issue 14): timers that
+never end or fire forever, computed or literal; 100,000 multi-instance tasks; values of ten
+billion elements in a condition; an instance of more than 1 MB; a step that runs for a minute.
+Each is a 409 (or a 422 at deploy) naming the element, in seconds, and the worker serves on.
 """
 
 from __future__ import annotations
@@ -56,6 +61,7 @@ from schemathesis.specs.openapi.checks import (
 from .conftest import BACKENDS, _fresh_postgres_database, _postgres_url
 from .live import Client, LiveServer, prepare_database
 from .test_api_handoff import new_request, only, today
+from .unit.workflows.processes import cardinality, chain, script, timer
 
 pytestmark = pytest.mark.slow
 
@@ -619,3 +625,168 @@ def test_the_error_schema_is_documented(world):
     ref = complete["409"]["$ref"].rsplit("/", 1)[-1]
     schema = spec["components"]["responses"][ref]["content"]["application/json"]["schema"]
     assert schema == {"$ref": "#/components/schemas/Error"}
+
+
+# --- deployed processes that could hold a worker or grow without bound (issue 14.1-14.5) -----
+# An admin deploys them; a department officer starts them (no start form: the data reaches the
+# expressions as sent). Each refusal is a clear 4xx naming the element, within seconds, and the
+# worker that answered it goes on serving.
+
+TASK = '<bpmn:userTask id="go" name="继续" camunda:candidateGroups="department"/>'
+BOUND_TIMERS = [
+    ("timeDuration", "P100000000Y", "longer than 10 years"),
+    ("timeCycle", "R/PT0S", "at least 1 minute"),
+    ("timeCycle", "R100000/PT0S", "1 to 1000 times"),
+    ("timeDuration", "garbage", "not a valid ISO 8601"),
+    ("timeDuration", 5, "not an ISO 8601"),
+    ("timeDuration", None, "not an ISO 8601"),
+    ("timeDuration", [1], "not an ISO 8601"),
+    ("timeDate", "0001-01-01T00:00:00+14:00", "1970–2200"),
+]
+
+
+_deployed: set[tuple[str, str]] = set()  # (server, process key) deployed by the tests below
+
+
+def _deploy_process(world: World, xml: str) -> dict:
+    r = _http(world, "admin").post(
+        world.server.base + "/api/v1/process-definitions",
+        data=xml.encode(),
+        headers={"Content-Type": "application/xml"},
+        timeout=60,
+    )
+    assert r.status_code == 201, r.text[:1000]
+    return r.json()
+
+
+def _start_process(world: World, key: str, data: dict) -> tuple[requests.Response, float]:
+    started = time.monotonic()
+    r = _http(world).post(
+        f"{world.server.base}/api/v1/process-definitions/{key}/start",
+        json={"data": data},
+        timeout=60,
+    )
+    return r, time.monotonic() - started
+
+
+def _still_serving(world: World) -> None:
+    assert _http(world).get(world.server.base + "/api/v1/me", timeout=10).status_code == 200
+
+
+@pytest.mark.parametrize(("kind", "value", "words"), BOUND_TIMERS)
+def test_computed_timer_values_are_a_409_naming_the_timer(world, kind, value, words):
+    key = f"bounds_timer_{kind.lower()}"
+    if (world.server.base, key) not in _deployed:
+        _deploy_process(world, chain(timer("wait", kind, "when"), TASK, key=key))
+        _deployed.add((world.server.base, key))
+    r, seconds = _start_process(world, key, {"when": value})
+    error = _error(r, 409, "engine_error")
+    assert error["fields"] == {"element": "wait"} and words in error["message"], error
+    assert seconds < 5
+    _still_serving(world)
+
+
+@pytest.mark.parametrize(
+    ("kind", "text"),
+    # "garbage" is a name, so an expression: only the run can tell (the 409 above)
+    [(kind, v) for kind, v, _ in BOUND_TIMERS if isinstance(v, str) and v != "garbage"]
+    + [("timeDuration", "5"), ("timeDuration", "None"), ("timeDuration", "[1]")],
+)
+def test_literal_timers_that_cannot_run_are_refused_at_deploy(world, kind, text):
+    r = _http(world, "admin").post(
+        world.server.base + "/api/v1/process-definitions",
+        data=chain(timer("wait", kind, text), TASK, key="bounds_literal").encode(),
+        headers={"Content-Type": "application/xml"},
+    )
+    error = _error(r, 422, "invalid_bpmn")
+    assert [p["element"] for p in error["problems"]] == ["wait"], error
+
+
+def test_loop_cardinality_is_limited_at_deploy_and_at_run_time(world):
+    sub = (
+        '<bpmn:startEvent id="s1"/>' + TASK + '<bpmn:endEvent id="e1"/>'
+        '<bpmn:sequenceFlow id="x1" sourceRef="s1" targetRef="go"/>'
+        '<bpmn:sequenceFlow id="x2" sourceRef="go" targetRef="e1"/>'
+    )
+
+    def per_item(loop: str, key: str) -> str:
+        return chain(f'<bpmn:subProcess id="per_item">{loop}{sub}</bpmn:subProcess>', key=key)
+
+    literal = _http(world, "admin").post(
+        world.server.base + "/api/v1/process-definitions",
+        data=per_item(cardinality("100000"), "bounds_mi_literal").encode(),
+        headers={"Content-Type": "application/xml"},
+    )
+    assert "above the maximum of 500" in str(_error(literal, 422, "invalid_bpmn")["problems"])
+
+    _deploy_process(world, per_item(cardinality("n"), "bounds_mi"))
+    r, seconds = _start_process(world, "bounds_mi", {"n": 100_000})
+    error = _error(r, 409, "engine_error")
+    assert error["fields"] == {"element": "per_item"} and "between 0 and 500" in error["message"]
+    assert seconds < 5
+    r, _ = _start_process(world, "bounds_mi", {"n": 2})
+    assert r.status_code == 201 and len(r.json()["open_tasks"]) == 2, r.text
+
+    collection = (
+        '<bpmn:multiInstanceLoopCharacteristics camunda:collection="items"'
+        ' camunda:elementVariable="item"/>'
+    )
+    _deploy_process(world, per_item(collection, "bounds_mi_collection"))
+    r, seconds = _start_process(world, "bounds_mi_collection", {"items": list(range(5000))})
+    assert "5000 items" in _error(r, 409, "engine_error")["message"] and seconds < 5
+    _still_serving(world)
+
+
+@pytest.mark.parametrize(
+    ("name", "expression"),
+    [
+        ("compare", "[[1] * 100000] * 100000 == [[1] * 100000] * 100000"),
+        ("hash", "len({((1,) * 100000,) * 100000})"),
+        ("render", "str([[0] * 100000] * 100000)"),
+    ],
+)
+def test_a_huge_value_is_refused_before_it_is_made(world, name, expression):
+    key = f"bounds_value_{name}"
+    _deploy_process(world, chain(script("calc", f"x = {expression}"), TASK, key=key))
+    r, seconds = _start_process(world, key, {})
+    error = _error(r, 409, "engine_error")
+    assert error["fields"] == {"element": "calc"} and "too large" in error["message"], error
+    assert seconds < 2  # the operation took 6 to 31 s before
+    _still_serving(world)
+
+
+def test_an_instance_cannot_grow_past_its_state_cap(world):
+    grow = "a = 'x' * 100000\n" + "\n".join(f"v{i} = a" for i in range(10))  # 1.1 MB
+    _deploy_process(world, chain(script("grow", grow), TASK, key="bounds_state"))
+    r, _ = _start_process(world, "bounds_state", {})
+    error = _error(r, 409, "limit_exceeded")
+    assert "1000000" in error["message"] and "MAX_INSTANCE_STATE_BYTES" in error["message"]
+    listed = _http(world).get(
+        world.server.base + "/api/v1/instances", params={"process": "bounds_state"}
+    )
+    assert listed.json()["total"] == 0  # nothing stored
+
+
+def test_an_overrunning_step_is_undone_and_the_instance_marked_error(world):
+    # 300 scripts of ~0.1 s each: a minute of pure Python, cut at the step limit (5 s)
+    slow = script(
+        "crunch",
+        "a = [[1] * 990] * 1000\nb = [[1] * 990] * 1000\nsame = a == b",
+        cardinality("300"),
+    )
+    _deploy_process(world, chain(TASK, slow, TASK.replace('"go"', '"after"'), key="bounds_slow"))
+    r, _ = _start_process(world, "bounds_slow", {})
+    assert r.status_code == 201, r.text
+    instance = r.json()
+    (go,) = instance["open_tasks"]
+    http = _http(world)
+    started = time.monotonic()
+    r = http.post(f"{world.server.base}/api/v1/tasks/{go['id']}/complete", json={"data": {}})
+    error = _error(r, 409, "step_timeout")
+    assert error["fields"] == {"element": "crunch"} and "5 seconds" in error["message"]
+    assert time.monotonic() - started < 30  # the worker was not killed by gunicorn (60 s)
+    body = http.get(f"{world.server.base}/api/v1/instances/{instance['id']}").json()
+    assert body["state"] == "error" and "5 seconds" in body["error"], body
+    assert body["open_tasks"] == []
+    assert http.get(f"{world.server.base}/api/v1/tasks/{go['id']}").json()["status"] == "withdrawn"
+    _still_serving(world)

@@ -8,8 +8,9 @@ by the service instead.
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -17,6 +18,8 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool
+
+log = logging.getLogger(__name__)
 
 
 class Base(DeclarativeBase):
@@ -122,6 +125,9 @@ class Database:
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(self.write_engine, expire_on_commit=False)
         self._current: ContextVar[Session | None] = ContextVar(f"write-{id(self)}", default=None)
+        self._on_rollback: ContextVar[list[Callable[[], None]] | None] = ContextVar(
+            f"on-rollback-{id(self)}", default=None
+        )
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -140,12 +146,38 @@ class Database:
         if outer is not None:
             yield outer
             return
-        with self._write() as session, session.begin(), _as_ambient(session):
-            token = self._current.set(session)
-            try:
-                yield session
-            finally:
-                self._current.reset(token)
+        pending: list[Callable[[], None]] = []
+        pending_token = self._on_rollback.set(pending)
+        try:
+            with self._write() as session, session.begin(), _as_ambient(session):
+                token = self._current.set(session)
+                try:
+                    yield session
+                finally:
+                    self._current.reset(token)
+        except BaseException:
+            self._on_rollback.reset(pending_token)
+            for callback in pending:
+                try:
+                    callback()
+                except Exception:  # the original error is what the caller must see
+                    log.exception("recording a failure after its rollback failed")
+            raise
+        self._on_rollback.reset(pending_token)
+
+    def after_rollback(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once the current write transaction has rolled back, outside it (at
+        once when there is none; never when it commits).
+
+        For what a failure must leave behind although its transaction is undone, e.g. an
+        instance marked `error`: marking it inside the failing transaction would be rolled
+        back with it, and marking it from another connection before the rollback would wait
+        for the instance row that transaction holds locked."""
+        pending = self._on_rollback.get()
+        if pending is None:
+            callback()
+        else:
+            pending.append(callback)
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -20,7 +20,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import evaluator, plugins, validation
+from . import evaluator, guards, limits, plugins, validation
 from .forms import FIELD_TYPES, Form, parse_form_data
 from .models import ProcessDefinition, ProcessRelease
 
@@ -119,8 +119,16 @@ def _executable_process(root: etree._Element) -> etree._Element:
 
 
 def _check(root: etree._Element, process_key: str, roles, processes) -> None:
-    functions = {*evaluator.DEFAULT_FUNCTIONS, *plugins.for_process(process_key).functions}
-    problems = validation.check(root, roles=roles, processes=processes, functions=functions)
+    plugin = plugins.for_process(process_key)
+    functions = {*evaluator.DEFAULT_FUNCTIONS, *plugin.functions}
+    problems = validation.check(
+        root,
+        roles=roles,
+        processes=processes,
+        functions=functions,
+        max_cardinality=limits.SETTINGS.multi_instance,
+        field_needs=plugin.field_needs(),
+    )
     if problems:
         raise DefinitionError(problems=problems)
 
@@ -221,6 +229,7 @@ def parse_bpmn(
         key = process.get("id")
         spec = parser.get_spec(key)
         subprocess_specs = parser.get_subprocess_specs(key)
+        guards.bound_multi_instance([spec, *subprocess_specs.values()])
     except ValidationException as exc:
         raise DefinitionError(str(exc.args[0] if exc.args else exc), exc.id or None) from None
     except (SpiffWorkflowException, KeyError, ValueError, TypeError, AttributeError) as exc:

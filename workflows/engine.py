@@ -34,7 +34,8 @@ from . import (
     plugins,
 )
 from .definitions import ParsedProcess
-from .evaluator import DEFAULT_FUNCTIONS, RestrictedScriptEngine, make_script_engine
+from .evaluator import DEFAULT_FUNCTIONS
+from .script_engine import RestrictedScriptEngine, make_script_engine
 
 SCRIPT_ENGINE = make_script_engine()
 _engines: dict[tuple[str, int], RestrictedScriptEngine] = {}

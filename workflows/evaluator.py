@@ -20,12 +20,20 @@ Scripts (``mode="exec"``)
     ``:=``, ``*``-unpacking, ``yield``/``await``.
 
 Resource limits: source length, number of syntax nodes and nesting depth are capped; strings,
-lists, tuples, dicts and sets are capped at ``MAX_SEQUENCE`` elements/characters (checked before
-``*`` and ``+`` build them); integers at ``MAX_INT_BITS`` bits; ``**`` only with exponents of at
-most 64 and results within the integer cap; ``%`` is arithmetic only (no string formatting).
-Values assigned by scripts must be JSON data (str, int, float, bool, None, list, dict with str
-keys) of bounded total size. Scripts run on a copy of the data, so a failing script leaves the
-variables untouched.
+lists, tuples, dicts and sets are capped at ``MAX_SEQUENCE`` elements/characters; integers at
+``MAX_INT_BITS`` bits; ``**`` only with exponents of at most 64 and results within the integer
+cap; ``%`` is arithmetic only (no string formatting). Every value an operation makes is at most
+``limits.MAX_VALUE_UNITS`` in size, nested values counted each time they appear, and this is
+checked *before* the operation builds it where building is itself the cost (``*`` and ``+`` on
+sequences, set and dict literals, whose keys are hashed): a single operation is one call into C
+that no time check can interrupt (see `workflows.limits`). All the values one run makes
+together are capped at ``limits.MAX_RUN_UNITS``. Time is checked between syntax nodes, against
+``MAX_SECONDS`` per evaluation and against the deadline of the engine step it runs in
+(`workflows.deadline`). Values assigned by scripts must be JSON data (str, int, float, bool,
+None, list, dict with str keys) of bounded total size. Scripts run on a copy of the data, so a
+failing script leaves the variables untouched.
+
+SpiffWorkflow's script engine on top of this module is `workflows.script_engine`.
 
 Every refusal or runtime failure raises :class:`ExpressionError`, whose message names the construct
 and the line.
@@ -47,22 +55,9 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Any, Literal
 
-from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
-from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
-from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
+from workflows import calendar, clock, deadline, limits, workdays
 
-from workflows import calendar, clock, workdays
-
-__all__ = [
-    "DEFAULT_FUNCTIONS",
-    "ExpressionError",
-    "RestrictedEnvironment",
-    "RestrictedScriptEngine",
-    "evaluate",
-    "execute",
-    "make_script_engine",
-    "validate",
-]
+__all__ = ["DEFAULT_FUNCTIONS", "ExpressionError", "evaluate", "execute", "validate"]
 
 MAX_SOURCE_CHARS = 5_000
 MAX_NODES = 2_000  # AST nodes, operator and context nodes included
@@ -70,7 +65,7 @@ MAX_DEPTH = 100  # AST nesting depth (keeps the recursive interpreter far from P
 MAX_SEQUENCE = 100_000  # elements of a list/tuple/dict/set, characters of a str
 MAX_INT_BITS = 256
 MAX_EXPONENT = 64
-MAX_DATA_UNITS = 1_000_000  # total elements + characters of one assigned value (nesting counted)
+MAX_DATA_UNITS = limits.MAX_VALUE_UNITS  # one assigned value, in `limits.units`
 MAX_DATA_DEPTH = 50  # nesting of one assigned value
 MAX_WORKING_DAYS = 3_660
 MAX_SECONDS = 2.0  # wall-clock budget of one evaluation or script run (checked between nodes)
@@ -191,8 +186,9 @@ def _check_int(value: int) -> int:
     return value
 
 
-def _check_size(value: Any, node: ast.AST | None = None) -> Any:
-    """Refuse results that are too big (or of a type no expression should produce)."""
+def _check_size(value: Any, node: ast.AST | None = None, measured: bool = False) -> Any:
+    """Refuse results that are too big (or of a type no expression should produce);
+    ``measured``: its size in units was checked before it was built."""
     if isinstance(value, bool) or value is None or isinstance(value, float):
         return value
     if isinstance(value, int):
@@ -201,9 +197,20 @@ def _check_size(value: Any, node: ast.AST | None = None) -> Any:
     elif isinstance(value, str | list | tuple | dict | set | frozenset):
         if len(value) > MAX_SEQUENCE:
             raise _error(f"result longer than {MAX_SEQUENCE} elements or characters", node)
+        measured = measured or isinstance(value, str)  # a str's size is its length
+        if not measured and limits.units(value) > limits.MAX_VALUE_UNITS:
+            raise _too_large(node)
     elif isinstance(value, complex | bytes | bytearray | memoryview):
         raise _error(f"values of type {type(value).__name__} are not supported", node)
     return value
+
+
+def _too_large(node: ast.AST | None) -> ExpressionError:
+    return _error(
+        f"result too large: more than {limits.MAX_VALUE_UNITS} elements and characters "
+        "(nested values counted each time they appear)",
+        node,
+    )
 
 
 def _check_render_size(value: Any) -> None:
@@ -254,7 +261,7 @@ def _check_json(value: Any, node: ast.AST, container: Any = None) -> None:
         elif isinstance(item, str):
             budget -= len(item) + 1
         elif isinstance(item, list):
-            budget -= len(item) + 1
+            budget -= 1  # and each element, as it is taken: what `limits.units` counts
             stack.extend((element, depth + 1) for element in item)
         elif isinstance(item, dict):
             budget -= len(item) + 1
@@ -563,10 +570,15 @@ def _is_int(value: Any) -> bool:
 
 
 def _binop(op: ast.operator, left: Any, right: Any, node: ast.AST) -> Any:
+    """``left <op> right``; sequences that ``+`` or ``*`` would make too big are refused
+    before they are built (building them is the cost)."""
     if isinstance(op, ast.Add):
         if isinstance(left, _SEQUENCES) and isinstance(right, _SEQUENCES):
             if len(left) + len(right) > MAX_SEQUENCE:
                 raise _error(f"result longer than {MAX_SEQUENCE} elements or characters", node)
+            if isinstance(left, list | tuple) and isinstance(right, list | tuple):
+                if limits.units(left) + limits.units(right) > limits.MAX_VALUE_UNITS:
+                    raise _too_large(node)
         result = left + right
     elif isinstance(op, ast.Sub):
         result = left - right
@@ -578,8 +590,11 @@ def _binop(op: ast.operator, left: Any, right: Any, node: ast.AST) -> Any:
             if isinstance(right, _SEQUENCES)
             else (None, None)
         )
-        if seq is not None and _is_int(count) and len(seq) * max(count, 0) > MAX_SEQUENCE:
-            raise _error(f"result longer than {MAX_SEQUENCE} elements or characters", node)
+        if seq is not None and _is_int(count) and count > 0:
+            if len(seq) * count > MAX_SEQUENCE:
+                raise _error(f"result longer than {MAX_SEQUENCE} elements or characters", node)
+            if not isinstance(seq, str) and limits.units(seq) * count > limits.MAX_VALUE_UNITS:
+                raise _too_large(node)
         result = left * right
     elif isinstance(op, ast.Div):
         result = left / right
@@ -593,7 +608,7 @@ def _binop(op: ast.operator, left: Any, right: Any, node: ast.AST) -> Any:
         result = _power(left, right, node)
     else:  # pragma: no cover - refused by validation
         raise _error(f"{_describe(op)} is not allowed", node)
-    return _check_size(result, node)
+    return _check_size(result, node, measured=isinstance(op, ast.Add | ast.Mult))
 
 
 def _power(base: Any, exponent: Any, node: ast.AST) -> Any:
@@ -621,15 +636,24 @@ class _Interpreter:
         self.variables = variables
         self.functions = functions
         self.writable = writable
-        self.deadline = time.monotonic() + MAX_SECONDS
+        # its own budget, or the deadline of the engine step it runs in if that comes first
+        own = time.monotonic() + MAX_SECONDS
+        step = deadline.current_deadline()
+        self.step_bound = step is not None and step < own
+        self.deadline = step if self.step_bound else own
+        self.made = 0  # elements and characters of the values made so far (MAX_RUN_UNITS)
         self.handlers: dict[type, Callable[[Any], Any]] = {
             ast.Constant: lambda n: n.value,
             ast.Name: self._name,
-            ast.List: lambda n: _check_size([self.interpret(e) for e in n.elts], n),
-            ast.Tuple: lambda n: _check_size(tuple(self.interpret(e) for e in n.elts), n),
-            ast.Set: lambda n: _check_size({self.interpret(e) for e in n.elts}, n),
+            ast.List: lambda n: self._made(_check_size([self.interpret(e) for e in n.elts], n), n),
+            ast.Tuple: lambda n: self._made(
+                _check_size(tuple(self.interpret(e) for e in n.elts), n), n
+            ),
+            ast.Set: self._set,
             ast.Dict: self._dict,
-            ast.BinOp: lambda n: _binop(n.op, self.interpret(n.left), self.interpret(n.right), n),
+            ast.BinOp: lambda n: self._made(
+                _binop(n.op, self.interpret(n.left), self.interpret(n.right), n), n
+            ),
             ast.UnaryOp: self._unary,
             ast.BoolOp: self._boolop,
             ast.Compare: self._compare,
@@ -644,6 +668,8 @@ class _Interpreter:
 
     def interpret(self, node: ast.AST) -> Any:
         if time.monotonic() > self.deadline:
+            if self.step_bound:
+                raise deadline.overrun()
             raise _error(f"took longer than {MAX_SECONDS} seconds", node)
         handler = self.handlers.get(type(node))
         if handler is None:
@@ -657,6 +683,19 @@ class _Interpreter:
         except Exception as exc:  # any failure of an operation becomes an ExpressionError
             raise _error(f"{type(exc).__name__}: {exc}", node) from None
 
+    def _made(self, value: Any, node: ast.AST) -> Any:
+        """Count a value this run made against MAX_RUN_UNITS (what it allocated: its own
+        elements or characters, not those of the values it refers to)."""
+        if isinstance(value, str | list | tuple | dict | set | frozenset):
+            self.made += len(value) + 1
+            if self.made > limits.MAX_RUN_UNITS:
+                raise _error(
+                    f"makes too much data: more than {limits.MAX_RUN_UNITS} elements and "
+                    "characters in all",
+                    node,
+                )
+        return value
+
     def _name(self, node: ast.Name) -> Any:
         if node.id in self.variables:
             return self.variables[node.id]
@@ -664,9 +703,15 @@ class _Interpreter:
             return self.functions[node.id]
         raise _error(f"name '{node.id}' is not defined", node)
 
+    def _set(self, node: ast.Set) -> set:
+        # hashing an element costs its size: measure them all before any is hashed
+        elements = _check_size([self.interpret(e) for e in node.elts], node)
+        return self._made(_check_size(set(elements), node, measured=True), node)
+
     def _dict(self, node: ast.Dict) -> dict:
         pairs = zip(node.keys, node.values, strict=True)
-        return _check_size({self.interpret(k): self.interpret(v) for k, v in pairs}, node)
+        items = _check_size([(self.interpret(k), self.interpret(v)) for k, v in pairs], node)
+        return self._made(_check_size(dict(items), node, measured=True), node)
 
     def _ifexp(self, node: ast.IfExp) -> Any:
         return self.interpret(node.body if self.interpret(node.test) else node.orelse)
@@ -710,7 +755,7 @@ class _Interpreter:
             ]
             if any(part is not None and not _is_int(part) for part in parts):
                 raise _error("slice bounds must be integers", node)
-            return value[slice(*parts)]
+            return self._made(value[slice(*parts)], node)
         key = self.interpret(node.slice)
         if isinstance(value, dict):
             try:
@@ -765,7 +810,7 @@ class _Interpreter:
             raise _error(f"{name}(): nested too deeply", node) from None
         except Exception as exc:
             raise _error(f"{name}(): {exc}", node) from None
-        return _check_size(result, node)
+        return self._made(_check_size(result, node), node)
 
     def _joined_str(self, node: ast.JoinedStr) -> str:
         parts = []
@@ -789,7 +834,7 @@ class _Interpreter:
             if total > MAX_SEQUENCE:
                 raise _error(f"result longer than {MAX_SEQUENCE} characters", node)
             parts.append(text)
-        return "".join(parts)
+        return self._made("".join(parts), node)
 
     # -- statements --------------------------------------------------------------------------
 
@@ -887,12 +932,16 @@ def evaluate(
         raise ExpressionError("nested too deeply") from None
 
 
-def _execute(
+def execute(
     script: str,
     variables: dict[str, Any],
-    functions: Mapping[str, Callable[..., Any]],
+    functions: Mapping[str, Callable[..., Any]] = DEFAULT_FUNCTIONS,
     readonly: Mapping[str, Any] | None = None,
 ) -> None:
+    """Run a restricted script; its assignments go into ``variables`` (all or nothing).
+
+    ``readonly`` variables (SpiffWorkflow's data objects) can be read, and changes to them are
+    dropped."""
     tree = _parse(script, "exec", functions)
     # Run on a copy so a failing script changes nothing; keys can only be added or replaced.
     # The read-only variables are copied too, so changes to them (d.k = 1) are simply dropped.
@@ -903,63 +952,3 @@ def _execute(
     except RecursionError:
         raise ExpressionError("nested too deeply") from None
     variables.update(work)
-
-
-def execute(
-    script: str,
-    variables: dict[str, Any],
-    functions: Mapping[str, Callable[..., Any]] = DEFAULT_FUNCTIONS,
-) -> None:
-    """Run a restricted script; its assignments go into ``variables`` (all or nothing)."""
-    _execute(script, variables, functions)
-
-
-class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
-    """SpiffWorkflow script environment backed by this module instead of Python's code runner.
-
-    ``context`` is the task data; ``external_context`` (data objects) is readable, not writable.
-    """
-
-    def __init__(self, functions: Mapping[str, Callable[..., Any]] = DEFAULT_FUNCTIONS):
-        super().__init__(dict(functions))
-        self.functions = MappingProxyType(dict(functions))
-
-    def evaluate(self, expression, context, external_context=None):
-        variables = ChainMap(context, external_context) if external_context else context
-        return evaluate(expression, variables, self.functions)
-
-    def execute(self, script, context, external_context=None):
-        _execute(script, context, self.functions, external_context or None)
-        return True
-
-    def call_service(self, context, **kwargs):
-        raise ExpressionError("service tasks are not supported")
-
-
-class RestrictedScriptEngine(PythonScriptEngine):
-    """PythonScriptEngine running everything through :class:`RestrictedEnvironment`."""
-
-    def __init__(self, functions: Mapping[str, Callable[..., Any]] = DEFAULT_FUNCTIONS):
-        self.functions = MappingProxyType(dict(functions))
-        super().__init__(environment=RestrictedEnvironment(self.functions))
-
-    def validate(self, expression, mode: Literal["eval", "exec"] = "eval"):
-        validate(expression, mode=mode, functions=self.functions)
-
-    def call_service(self, task, **kwargs):
-        err = ExpressionError("service tasks are not supported")
-        raise WorkflowTaskException(str(err), task=task, exception=err)
-
-    def get_error_line_number_and_content(self, script, err):
-        if isinstance(err, ExpressionError) and err.lineno:
-            lines = (script or "").splitlines()
-            line = lines[err.lineno - 1] if 0 < err.lineno <= len(lines) else ""
-            return err.lineno, line
-        return super().get_error_line_number_and_content(script, err)
-
-
-def make_script_engine(
-    functions: Mapping[str, Callable[..., Any]] = DEFAULT_FUNCTIONS,
-) -> RestrictedScriptEngine:
-    """A SpiffWorkflow script engine that only runs the restricted language of this module."""
-    return RestrictedScriptEngine(functions)

@@ -70,6 +70,35 @@ class Form:
         return [f.describe() for f in self.fields]
 
 
+@dataclass(frozen=True)
+class FieldNeed:
+    """A form field that code reads (a plugin's form rule or hook): the type it expects, and
+    whether it reads the field unconditionally (``data[name]``), so that the form must require
+    it; ``reader`` names the code, for the modeller's message."""
+
+    type: str
+    required: bool = True
+    reader: str = ""
+
+
+def unmet_needs(form: Form, needs: Mapping[str, FieldNeed]) -> list[tuple[str, FieldNeed, str]]:
+    """The needs a form does not meet, as (field id, need, what is wrong): "missing", "type"
+    (the field has another type) or "optional" (the code reads it but the form lets it be
+    left empty)."""
+    fields = {f.id: f for f in form.fields}
+    unmet = []
+    for fid, need in needs.items():
+        found = fields.get(fid)
+        if found is None:
+            if need.required:
+                unmet.append((fid, need, "missing"))
+        elif found.type != need.type:
+            unmet.append((fid, need, "type"))
+        elif need.required and not found.required:
+            unmet.append((fid, need, "optional"))
+    return unmet
+
+
 _CAMUNDA = "{http://camunda.org/schema/1.0/bpmn}"
 
 

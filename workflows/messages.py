@@ -23,7 +23,7 @@ from . import audit, definitions, engine, queries
 from .db import Database
 from .errors import Forbidden, Invalid, NotFound
 from .models import MessageSubscription, ProcessInstance
-from .service import Actor, lock_instance, run_step
+from .service import Actor, lock_instance, marking_failures, run_step
 
 MAX_DATA = 64_000
 MAX_INSTANCES = 1000  # one message wakes at most this many instances
@@ -51,7 +51,7 @@ def deliver(
     """Deliver to every instance waiting for `name` whose data matches `correlation`; the
     number delivered. NotFound when none waits; Forbidden when the actor may not send."""
     _check(name, correlation, data)
-    with db.write() as session:
+    with marking_failures(db), db.write() as session:
         ids = session.scalars(
             select(MessageSubscription.instance_id)
             .where(MessageSubscription.name == name)

@@ -9,7 +9,9 @@ and the loser of a race on one task sees it already completed.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,14 +19,38 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
-from . import audit, clock, definitions, ending, engine, forms, hooks, plugins, projection
+from . import (
+    audit,
+    clock,
+    deadline,
+    definitions,
+    ending,
+    engine,
+    forms,
+    guards,
+    hooks,
+    limits,
+    plugins,
+    projection,
+)
 from .db import Database
-from .errors import Conflict, EngineFailure, Forbidden, Invalid, NotFound
+from .errors import (
+    Conflict,
+    EngineFailure,
+    Forbidden,
+    Invalid,
+    LimitExceeded,
+    NotFound,
+    StepTimedOut,
+)
 from .evaluator import ExpressionError
 from .models import Membership, ProcessInstance, Task, User
 from .routing import ADMIN_ROLE, can_see
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -60,15 +86,52 @@ def run_step(
     actor_id: int | None,
     step: Callable[[], None],
 ) -> projection.SyncResult:
-    """Run one engine step, store the state and bring the projection and records in step."""
+    """Run one engine step, store the state and bring the projection and records in step.
+
+    The step runs within its wall-clock limit (`workflows.deadline`) and its new state within
+    the instance's size limit; any failure of the process is an EngineFailure naming the
+    element, and the caller's transaction rolls back."""
     try:
-        step()
+        with deadline.step_limit(limits.SETTINGS.step_seconds):
+            step()
+            state = engine.dump(workflow)  # inside the limit too: a big state dumps slowly
+    except deadline.StepTimeout as exc:
+        raise StepTimedOut(
+            f"流程步骤运行超过 {exc.seconds:g} 秒，已撤销，实例标记为出错 "
+            f"(the step ran longer than its limit of {exc.seconds:g} seconds"
+            + (f" at {exc.element!r}" if exc.element else "")
+            + "; it was undone and the instance marked error; MAX_STEP_SECONDS)",
+            element=exc.element,
+            instance_id=instance.id,
+        ) from None
+    except EngineFailure as exc:
+        exc.instance_id = instance.id
+        raise
     except (SpiffWorkflowException, ExpressionError) as exc:
-        raise EngineFailure(f"the process failed: {exc}") from exc
+        raise process_failure(exc, instance.id) from exc
+    except Exception as exc:  # RecursionError, a fault inside SpiffWorkflow: still no 500
+        log.exception("engine fault in instance %s", instance.id)
+        raise process_failure(exc, instance.id) from exc
+    size = limits.state_bytes(state)
+    if size > limits.SETTINGS.state_bytes:
+        raise LimitExceeded(
+            f"实例数据将达到 {size} 字节，超过上限 {limits.SETTINGS.state_bytes} 字节，未保存 "
+            f"(the instance's state would be {size} bytes, over its limit of "
+            f"{limits.SETTINGS.state_bytes}; nothing was stored; MAX_INSTANCE_STATE_BYTES)",
+            instance_id=instance.id,
+        )
     instance.lock_version = (instance.lock_version or 0) + 1  # this step's number
-    instance.state = engine.dump(workflow)
+    instance.state = state
     result = projection.sync(session, instance, workflow, parsed)
-    session.flush()
+    try:
+        session.flush()
+    except DataError as exc:  # e.g. a name longer than its column, from a version deployed
+        # before deployment checked the lengths (PostgreSQL; SQLite stores any length)
+        raise EngineFailure(
+            "流程产生的值超出数据库字段长度 (the process produced a value its database column "
+            f"cannot hold: {exc.orig})",
+            instance_id=instance.id,
+        ) from None
     process_hooks = plugins.for_process(parsed.key).hooks
     common = {"instance_id": instance.id, "business_key": instance.business_key}
     for row in result.withdrawn:
@@ -89,6 +152,43 @@ def run_step(
         data = last.data if last is not None else {}
         process_hooks.instance_finished(hooks.HookContext(session, instance, data, actor_id))
     return result
+
+
+def process_failure(exc: BaseException, instance_id: int | None = None) -> EngineFailure:
+    """An EngineFailure for an error the process raised, naming the element it was at.
+
+    SpiffWorkflow 3.2 puts the task spec on its exceptions (`WorkflowException.task_spec`)
+    and wraps an expression's error without its text when a condition fails, so the
+    evaluator's message is taken from the wrapped exception."""
+    spec = getattr(exc, "task_spec", None)
+    element = guards.element_of(spec) if spec is not None else None
+    detail = str(exc).strip().rstrip(".")
+    inner = exc.__context__
+    if isinstance(inner, ExpressionError) and str(inner) not in detail:
+        detail = f"{detail}: {inner}"
+    if not isinstance(exc, SpiffWorkflowException | ExpressionError):
+        detail = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+    name = getattr(spec, "bpmn_name", None)
+    where = f" at {element!r}" + (f" ({name})" if name and name != element else "")
+    return EngineFailure(
+        f"the process failed{where if element else ''}: {detail}",
+        element=element,
+        instance_id=instance_id,
+    )
+
+
+@contextmanager
+def marking_failures(db: Database) -> Iterator[None]:
+    """Around an operation that runs engine steps: a failure that marks its instance
+    (`EngineFailure.marks_instance`, an overrun step) marks it `error` once the transaction
+    has rolled back, so that the reason is kept although the step is undone."""
+    try:
+        yield
+    except EngineFailure as exc:
+        if exc.marks_instance and exc.instance_id is not None:
+            instance_id, reason = exc.instance_id, exc.message
+            db.after_rollback(lambda: mark_error(db, instance_id, reason))
+        raise
 
 
 def lock_instance(session: Session, instance_id: int) -> ProcessInstance:
@@ -132,7 +232,7 @@ def ensure_actionable(task: Task, actor: Actor) -> None:
 
 
 def complete_task(db: Database, task_id: int, actor: Actor, data: Any) -> dict[str, Any]:
-    with db.write() as session:
+    with marking_failures(db), db.write() as session:
         task, instance = locked_task(session, task_id)
         ensure_actionable(task, actor)
         if instance.status != "running":
@@ -144,6 +244,7 @@ def complete_task(db: Database, task_id: int, actor: Actor, data: Any) -> dict[s
             raise Conflict("task is no longer open in the process")
         info = parsed.user_tasks[task.key]
         plugin = plugins.for_process(parsed.key)
+        refuse_unmet_fields(plugin, task.key, info.form)
         cleaned = forms.clean(info.form, data, spiff_task.data, plugin.rules_for(task.key))
         before = hooks.HookContext(session, instance, spiff_task.data, actor.user_id)
         problems = plugin.hooks.check_completion(before, task, cleaned)
@@ -179,6 +280,20 @@ def complete_task(db: Database, task_id: int, actor: Actor, data: Any) -> dict[s
             "outcome": instance.outcome,
             "opened": [t.id for t in result.opened],
         }
+
+
+def refuse_unmet_fields(plugin: plugins.ProcessPlugin, key: str, form: forms.Form) -> None:
+    """A version deployed before deployment checked the fields the plugin reads: a clear 409
+    naming the task and the fields, not a KeyError inside the rule."""
+    unmet = plugin.unmet_fields(key, form)
+    if unmet:
+        raise EngineFailure(
+            f"本流程版本的“{key}”表单缺少流程规则要读取的字段：{', '.join(unmet)} "
+            f"(the form of {key!r} in this version lacks fields the process's rules read: "
+            f"{', '.join(unmet)}; deploy a version that has them)",
+            unmet,
+            element=key,
+        )
 
 
 def claim_task(db: Database, task_id: int, actor: Actor) -> Task:
@@ -296,6 +411,7 @@ def fire_due_timers(db: Database, limit: int = 100) -> int:
     """
     fired = 0
     while fired < limit:
+        instance_id = None
         try:
             with db.write() as session:
                 instance_id = session.scalar(
@@ -312,21 +428,31 @@ def fire_due_timers(db: Database, limit: int = 100) -> int:
                     return fired
                 _fire(session, instance_id)
                 fired += 1
+        # The step is undone; the instance is marked `error` with the reason so that the next
+        # poll moves on to the others instead of failing on it again and again.
         except EngineFailure as exc:
-            _mark_error(db, exc)
+            if instance_id is None:
+                raise
+            mark_error(db, instance_id, exc.message)
+        except (OperationalError, InterfaceError):
+            raise  # the database, not the instance: the worker's caller retries
+        except Exception as exc:
+            if instance_id is None:
+                raise
+            log.exception("timer step of instance %s failed", instance_id)
+            mark_error(db, instance_id, f"the timer step failed: {type(exc).__name__}: {exc}")
     return fired
 
 
 def _fire(session: Session, instance_id: int) -> None:
     instance = lock_instance(session, instance_id)
     parsed = definitions.loaded(instance.definition)
-    workflow = engine.load(parsed, instance.state)
-    waiting = {t.id for t in engine.iter_timer_tasks(workflow, TaskState.WAITING)}
     try:
-        run_step(session, instance, workflow, parsed, None, lambda: engine.advance(workflow))
-    except EngineFailure as exc:
-        exc.instance_id = instance_id
-        raise
+        workflow = engine.load(parsed, instance.state)
+    except Exception as exc:  # a state SpiffWorkflow cannot read back: not a worker crash
+        raise process_failure(exc, instance_id) from exc
+    waiting = {t.id for t in engine.iter_timer_tasks(workflow, TaskState.WAITING)}
+    run_step(session, instance, workflow, parsed, None, lambda: engine.advance(workflow))
     for t in engine.iter_timer_tasks(workflow, TaskState.COMPLETED):
         if t.id in waiting:
             audit.record(
@@ -338,11 +464,30 @@ def _fire(session: Session, instance_id: int) -> None:
             )
 
 
-def _mark_error(db: Database, exc: EngineFailure) -> None:
-    instance_id = getattr(exc, "instance_id", None)
-    if instance_id is None:
-        raise exc
+def mark_error(db: Database, instance_id: int, reason: str) -> None:
+    """Take a running instance out of service with the reason: state `error`, its open tasks
+    withdrawn (nobody can complete them), no timers, no message subscriptions."""
     with db.write() as session:
-        instance = lock_instance(session, instance_id)
-        instance.status, instance.error, instance.next_timer_at = "error", exc.message, None
-        audit.record(session, "instance.error", instance_id=instance_id, error=exc.message)
+        instance = session.scalar(
+            select(ProcessInstance)
+            .where(ProcessInstance.id == instance_id)
+            .with_for_update(of=ProcessInstance)
+            .execution_options(populate_existing=True)
+        )
+        if instance is None or instance.status != "running":
+            return  # e.g. started in the transaction that failed: it never existed
+        now = clock.now()
+        instance.status, instance.error, instance.next_timer_at = "error", reason, None
+        instance.updated_at = now
+        for row in session.scalars(
+            select(Task).where(Task.instance_id == instance.id, Task.status == "open")
+        ):
+            row.status, row.completed_at = "withdrawn", now
+        projection.clear_subscriptions(session, instance)
+        audit.record(
+            session,
+            "instance.error",
+            instance_id=instance_id,
+            business_key=instance.business_key,
+            error=reason,
+        )

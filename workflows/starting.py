@@ -18,7 +18,7 @@ from .db import Database
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .models import InstanceParty, OrgUnit, ProcessDefinition, ProcessInstance
 from .routing import ADMIN_ROLE, SCOPE_KEYS
-from .service import Actor, run_step
+from .service import Actor, process_failure, refuse_unmet_fields, run_step
 
 MAX_TITLE = 200
 
@@ -165,7 +165,10 @@ def start_instance(
         process=parsed.key,
         version=definition.version,
     )
-    workflow = engine.new_workflow(parsed, data)
+    try:
+        workflow = engine.new_workflow(parsed, data)
+    except Exception as exc:  # SpiffWorkflow predicts the whole flow here (RecursionError)
+        raise process_failure(exc) from exc
     run_step(session, instance, workflow, parsed, actor_id, lambda: engine.advance(workflow))
     ctx = hooks.HookContext(session, instance, data, actor_id)
     plugins.for_process(parsed.key).hooks.instance_started(ctx)
@@ -205,6 +208,8 @@ def _clean_start_data(parsed: definitions.ParsedProcess, data: Any) -> dict[str,
         data = {}
     if not isinstance(data, Mapping):
         raise forms.FormErrors({"data": "应为对象 must be an object"})
+    plugin = plugins.for_process(parsed.key)
+    refuse_unmet_fields(plugin, parsed.start_event, parsed.start_form)
     if not parsed.start_form.fields:
         if len(json.dumps(data, ensure_ascii=False)) > MAX_START_DATA:
             raise forms.FormErrors({"data": f"数据过大 larger than {MAX_START_DATA} characters"})
@@ -212,7 +217,7 @@ def _clean_start_data(parsed: definitions.ParsedProcess, data: Any) -> dict[str,
     fields = {f.id for f in parsed.start_form.fields}
     routing = {k: v for k, v in data.items() if k in SCOPE_KEYS.values() and k not in fields}
     form_data = {k: v for k, v in data.items() if k not in routing}
-    rules = plugins.for_process(parsed.key).rules_for(parsed.start_event)
+    rules = plugin.rules_for(parsed.start_event)
     cleaned = forms.clean(parsed.start_form, form_data, {}, rules)
     bad = {
         k: "应为单位代码 must be an org unit code"

@@ -123,7 +123,10 @@ def _date_problem(text: str) -> Message | None:
             f"日期时间“{text}”没有时区：请加上时区，例如 {text}+08:00（北京时间）或 {text}Z（UTC）",
             f"the date-time {text!r} has no time zone: add one, e.g. {text}+08:00 or {text}Z",
         )
-    year = moment.astimezone(UTC).year
+    try:
+        year = moment.astimezone(UTC).year
+    except OverflowError:  # 0001-01-01T00:00:00+14:00 is before the first representable UTC
+        year = moment.year
     if not YEARS[0] <= year <= YEARS[1]:
         return (
             f"日期“{text}”不合理：年份必须在 {YEARS[0]} 到 {YEARS[1]} 之间",

@@ -16,14 +16,15 @@ import ast
 import keyword
 import re
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
 from lxml import etree
 
 from workflows import evaluator
-from workflows.forms import FIELD_TYPES
+from workflows.forms import FIELD_TYPES, FieldNeed, parse_form_data, unmet_needs
+from workflows.models import MessageSubscription, ProcessInstance, Task
 from workflows.timers_iso import (
     ISO_LITERAL,
     TimerKind,
@@ -42,7 +43,15 @@ NS = {"bpmn": BPMN, "camunda": CAMUNDA, "bpmndi": "http://www.omg.org/spec/BPMN/
 # Namespaces whose `id` attributes are XML ids (camunda:formField/property ids repeat by design).
 ID_NAMESPACES = {BPMN, NS["bpmndi"], "http://www.omg.org/spec/DD/20100524/DC"}
 
-MAX_ID, MAX_NAME = 100, 200
+
+def _length(column) -> int:
+    return column.property.columns[0].type.length
+
+
+# Ids and names end in these columns (PostgreSQL refuses what is longer; SQLite would store it).
+MAX_ID = _length(Task.key)  # a user task's id is its task key (also the process key's length)
+MAX_NAME = min(_length(Task.name), _length(MessageSubscription.name))  # task and message names
+MAX_OUTCOME = _length(ProcessInstance.outcome)  # end_<outcome>: the instance's outcome
 STARTER_REFS = ("${starter}", "${initiator}")  # both mean: whoever started the instance
 _USERNAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # form fields become variables: review.x
@@ -93,6 +102,7 @@ class _Context:
     processes: frozenset[str]
     functions: frozenset[str]
     max_cardinality: int
+    field_needs: Mapping[str, Mapping[str, FieldNeed]] = field(default_factory=dict)
     found: dict[Problem, None] = field(default_factory=dict)  # ordered set: no repeats
 
     def add(self, element: str | None, key: str, **fields: object) -> None:
@@ -113,14 +123,25 @@ def check(
     processes: Collection[str] = (),
     functions: Collection[str] | None = None,
     max_cardinality: int = 500,
+    field_needs: Mapping[str, Mapping[str, FieldNeed]] | None = None,
 ) -> list[Problem]:
     """All problems of a BPMN file (``root`` = its <bpmn:definitions>), roughly in file order.
 
     ``roles``: role keys that exist; ``processes``: deployed process keys (call activity
-    targets); ``functions``: names expressions may call (None: the evaluator's defaults).
+    targets); ``functions``: names expressions may call (None: the evaluator's defaults);
+    ``max_cardinality``: instances of a multi-instance activity (`limits.Settings`);
+    ``field_needs``: task key (or start event id) -> the form fields the process's plugin
+    reads there (`plugins.ProcessPlugin.field_needs`).
     """
     names = evaluator.DEFAULT_FUNCTIONS if functions is None else functions
-    ctx = _Context(root, frozenset(roles), frozenset(processes), frozenset(names), max_cardinality)
+    ctx = _Context(
+        root,
+        frozenset(roles),
+        frozenset(processes),
+        frozenset(names),
+        max_cardinality,
+        field_needs or {},
+    )
     if root.tag != _b("definitions"):
         ctx.add(None, "not_bpmn")
         return list(ctx.found)
@@ -163,6 +184,7 @@ def _check_ids(root: etree._Element, ctx: _Context) -> None:
 
 def _check_process(process: etree._Element, ctx: _Context) -> None:
     _starter_groups(process, ctx)
+    _plugin_fields(process, ctx)
     for el in process.iter(tag=etree.Element):
         if el.tag in _SCOPES:
             _check_scope(el, ctx)
@@ -210,6 +232,88 @@ def _check_scope(scope: etree._Element, ctx: _Context) -> None:
             ctx.add(node_id, "no_incoming")
         if node_id not in ends["sourceRef"] and not (detached or node.tag == _b("endEvent")):
             ctx.add(node_id, "no_outgoing")
+    _automatic_cycles(scope, nodes, ctx)
+
+
+# Elements where a running instance waits for a person, a message or time, so that a loop
+# through one of them runs once per wait and not round and round within one engine step.
+_WAITS = {_b(t) for t in ("userTask", "manualTask", "receiveTask", "eventBasedGateway")}
+_WAITS |= {_b("intermediateCatchEvent"), _b("boundaryEvent")}
+# may wait inside: a subprocess that holds a wait; a call activity (the process it calls is
+# checked when it is deployed, and may change: given the benefit of the doubt)
+_MAY_WAIT = {_b("callActivity")}
+
+
+def _waits(node: etree._Element) -> bool:
+    if node.tag in _WAITS or node.tag in _MAY_WAIT:
+        return True
+    if node.tag in _SCOPES:
+        return any(el.tag in _WAITS or el.tag in _MAY_WAIT for el in node.iterdescendants())
+    return False
+
+
+def _automatic_cycles(scope: etree._Element, nodes: dict, ctx: _Context) -> None:
+    """Refuse a loop of sequence flows with nothing on it to wait for.
+
+    Such a loop runs within one engine step until its condition lets it out, bounded by nothing
+    but the step's time limit, and SpiffWorkflow 3.2 does not run it right either: its
+    prediction recurses along the loop (a RecursionError when a parallel gateway is on it),
+    and a loop of 3,000 passes ended the instance "completed" after about 1,000, the task after
+    the loop never reached. Work repeated a known number of times is a multi-instance activity
+    (`camunda:collection`, `loopCardinality`)."""
+    graph: dict[str, list[str]] = {n: [] for n, el in nodes.items() if not _waits(el)}
+    for flow in scope.iterfind("bpmn:sequenceFlow", NS):
+        source, target = flow.get("sourceRef"), flow.get("targetRef")
+        if source in graph and target in graph:
+            graph[source].append(target)
+    for cycle in _cycles(graph):
+        ordered = [n for n in nodes if n in cycle]  # file order
+        shown = ordered[:8] + (["…"] if len(ordered) > 8 else [])
+        ctx.add(ordered[0], "automatic_cycle", ids="、".join(shown), ids_en=", ".join(shown))
+
+
+def _cycles(graph: dict[str, list[str]]) -> list[set[str]]:
+    """The strongly connected components of ``graph`` that hold a cycle (Tarjan's algorithm,
+    iterative: a file may have thousands of nodes)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    found: list[set[str]] = []
+    for root in graph:
+        if root in index:
+            continue
+        work = [(root, iter(graph[root]))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, successors = work[-1]
+            for succ in successors:
+                if succ not in index:
+                    index[succ] = low[succ] = len(index)
+                    stack.append(succ)
+                    on_stack.add(succ)
+                    work.append((succ, iter(graph[succ])))
+                    break
+                if succ in on_stack:
+                    low[node] = min(low[node], index[succ])
+            else:
+                work.pop()
+                if work:
+                    parent = work[-1][0]
+                    low[parent] = min(low[parent], low[node])
+                if low[node] == index[node]:
+                    component = set()
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        component.add(member)
+                        if member == node:
+                            break
+                    if len(component) > 1 or node in graph[node]:
+                        found.append(component)
+    return found
 
 
 def _exclusive_gateway(process: etree._Element, gw: etree._Element, ctx: _Context) -> None:
@@ -290,6 +394,36 @@ def _form(task: etree._Element, ctx: _Context) -> None:
     for fid, n in seen.items():
         if n > 1:
             ctx.add(tid, "field_twice", fid=fid, n=n)
+
+
+def _plugin_fields(process: etree._Element, ctx: _Context) -> None:
+    """The form fields the process's plugin reads (its rules and hooks apply to every version)
+    must be on the task's form, of the type the code expects, required where it reads them
+    unconditionally; a task this version does not have needs nothing."""
+    if not ctx.field_needs:
+        return
+    elements = {
+        el.get("id"): el for el in process.iter(_b("userTask"), _b("startEvent")) if el.get("id")
+    }
+    for key, needs in ctx.field_needs.items():
+        element = elements.get(key)
+        if element is None:
+            continue
+        try:
+            form = parse_form_data(element.find("bpmn:extensionElements/camunda:formData", NS))
+        except ValueError:
+            continue  # a bad constraint: reported by the form rule
+        for fid, need, what in unmet_needs(form, needs):
+            ctx.add(key, f"plugin_field_{what}", fid=fid, ftype=need.type, reader=need.reader)
+
+
+def _end_event(process: etree._Element, end: etree._Element, ctx: _Context) -> None:
+    """``end_<outcome>[__suffix]``: the outcome must fit the instance's outcome column."""
+    eid = end.get("id") or ""
+    if eid.startswith("end_"):
+        outcome = eid[len("end_") :].split("__", 1)[0]
+        if len(outcome) > MAX_OUTCOME:
+            ctx.add(eid, "outcome_too_long", max=MAX_OUTCOME, n=len(outcome))
 
 
 def _starter_groups(process: etree._Element, ctx: _Context) -> None:
@@ -378,22 +512,61 @@ def _sequence_flow(process: etree._Element, flow: etree._Element, ctx: _Context)
         _expression(flow.get("id"), cond.text, "eval", ("条件", "condition"), ctx)
 
 
+def _loop_owner(loop: etree._Element) -> str | None:
+    """The activity a loop characteristics element belongs to (its parent: `_owner_id` would
+    stop at the element itself when the activity is a subprocess, which is a scope)."""
+    activity = loop.getparent()
+    return activity.get("id") if activity is not None else _owner_id(loop)
+
+
 def _multi_instance(process: etree._Element, mi: etree._Element, ctx: _Context) -> None:
-    owner = _owner_id(mi)
+    owner = _loop_owner(mi)
     cardinality = mi.findtext("bpmn:loopCardinality", "", NS).strip()
     collection = mi.get(_c("collection")) or ""
     if not cardinality and not collection:
         ctx.add(owner, "mi_nothing")
     elif re.fullmatch(r"[0-9]+", cardinality):
-        if len(cardinality) > 9 or int(cardinality) > ctx.max_cardinality:
-            shown = cardinality if len(cardinality) <= 12 else cardinality[:12] + "…"
-            ctx.add(owner, "mi_too_many", n=shown, max=ctx.max_cardinality)
-    elif cardinality:
-        _expression(owner, cardinality, "eval", ("循环基数", "loop cardinality"), ctx)
+        _cardinality(owner, cardinality, ctx)  # digits only: no need to evaluate 10**100000
+    elif cardinality and _expression(
+        owner, cardinality, "eval", ("循环基数", "loop cardinality"), ctx
+    ):
+        # a constant (no names: no data, no calls) is known now: 100_000, 10 ** 5
+        if not any(isinstance(n, ast.Name) for n in ast.walk(ast.parse(cardinality, mode="eval"))):
+            try:
+                value = evaluator.evaluate(cardinality, {})
+            except evaluator.ExpressionError as exc:
+                ctx.add(owner, "refused", error=exc, what="循环基数", what_en="loop cardinality")
+                return
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                ctx.add(owner, "mi_not_count", text=cardinality, max=ctx.max_cardinality)
+            else:
+                _cardinality(owner, str(value), ctx)
     if _JUEL.search(collection):
         ctx.add(owner, "mi_collection")
+    elif collection and not (mi.get(_c("elementVariable")) or "").strip():
+        ctx.add(owner, "mi_element_variable")  # SpiffWorkflow 3.2 fails on it at run time
     if (condition := mi.find("bpmn:completionCondition", NS)) is not None:
         _expression(owner, condition.text, "eval", ("完成条件", "completion condition"), ctx)
+
+
+def _cardinality(owner: str | None, digits: str, ctx: _Context) -> None:
+    if len(digits) > 9 or int(digits) > ctx.max_cardinality:
+        shown = digits if len(digits) <= 12 else digits[:12] + "…"
+        ctx.add(owner, "mi_too_many", n=shown, max=ctx.max_cardinality)
+
+
+def _standard_loop(process: etree._Element, loop: etree._Element, ctx: _Context) -> None:
+    """A standard loop on an activity nobody waits for repeats within one engine step: it
+    needs a loopMaximum within the multi-instance limit (a condition alone may never end)."""
+    owner = _loop_owner(loop)
+    activity = loop.getparent()
+    if (condition := loop.find("bpmn:loopCondition", NS)) is not None:
+        _expression(owner, condition.text, "eval", ("循环条件", "loop condition"), ctx)
+    if activity is None or _waits(activity):
+        return
+    maximum = (loop.get("loopMaximum") or "").strip()
+    if not re.fullmatch(r"[0-9]{1,9}", maximum) or int(maximum) > ctx.max_cardinality:
+        ctx.add(owner, "loop_unbounded", max=ctx.max_cardinality)
 
 
 def _timer(process: etree._Element, definition: etree._Element, ctx: _Context) -> None:
@@ -434,6 +607,8 @@ _RULES = {
     _b("sequenceFlow"): _sequence_flow,
     _b("exclusiveGateway"): _exclusive_gateway,
     _b("multiInstanceLoopCharacteristics"): _multi_instance,
+    _b("standardLoopCharacteristics"): _standard_loop,
+    _b("endEvent"): _end_event,
     _b("timerEventDefinition"): _timer,
     _b("messageEventDefinition"): _message_ref,
     _b("receiveTask"): _message_ref,

@@ -19,6 +19,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "id_too_long": ("id 太长：最多 {max} 个字符", "the id is longer than {max} characters"),
     "name_too_long": ("名称太长：最多 {max} 个字符", "the name is longer than {max} characters"),
+    "outcome_too_long": (
+        "结束事件 id 中的结果（end_ 之后、__ 之前的部分）有 {n} 个字符，太长：最多 {max} 个",
+        "the outcome in the end event's id (after end_, before any __) has {n} characters; "
+        "at most {max} fit",
+    ),
     "duplicate_id": ("id 重复：有 {n} 个元素用了这个 id", "{n} elements share this id"),
     "flow_source": (
         "顺序流的起点“{ref}”不存在（起点和终点须在同一个流程或子流程里）",
@@ -135,9 +140,47 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "多实例的循环基数 {n} 太大：最多 {max}",
         "the loop cardinality {n} is above the maximum of {max}",
     ),
+    "mi_not_count": (
+        "多实例的循环基数“{text}”应为 0 到 {max} 之间的整数",
+        "the loop cardinality {text!r} must be a whole number from 0 to {max}",
+    ),
+    "mi_element_variable": (
+        "使用集合（camunda:collection）时须设置元素变量（camunda:elementVariable）："
+        "每个实例从中取得自己的那一项",
+        "camunda:collection needs a camunda:elementVariable, the variable each instance gets "
+        "its item in",
+    ),
+    "loop_unbounded": (
+        "自动执行的循环活动（standardLoopCharacteristics）须设置循环上限 loopMaximum，"
+        "且不超过 {max}：否则它会在一步之内反复执行",
+        "a standard loop on an activity nobody waits for needs a loopMaximum of at most {max}, "
+        "or it repeats within one engine step without end",
+    ),
     "mi_collection": (
         "集合（camunda:collection）不能是 JUEL 表达式：请填写变量名",
         "camunda:collection must be a variable name, not JUEL",
+    ),
+    "automatic_cycle": (
+        "这些元素构成一个不经过任何等待（用户任务、接收任务、定时器、消息）的循环：{ids}。"
+        "它会在一步之内反复执行，引擎无法正确运行：请在循环中加入需要等待的环节，"
+        "或改用多实例活动来重复执行",
+        "these elements form a loop with nothing to wait for (user task, receive task, timer, "
+        "message): {ids_en}; it would repeat within one engine step, which the engine cannot "
+        "run right: put a wait on the loop, or repeat the work with a multi-instance activity",
+    ),
+    "plugin_field_missing": (
+        "任务缺少表单字段“{fid}”：本流程的规则（{reader}）要读取它（{ftype} 类型，必填）",
+        "the task has no form field {fid!r}, which the process's rule {reader} reads "
+        "({ftype}, required)",
+    ),
+    "plugin_field_type": (
+        "表单字段“{fid}”的类型不对：本流程的规则（{reader}）要读取 {ftype} 类型的值",
+        "form field {fid!r} must be of type {ftype}: the process's rule {reader} reads it so",
+    ),
+    "plugin_field_optional": (
+        "表单字段“{fid}”须设为必填（camunda:validation 的 required）：本流程的规则（{reader}）"
+        "总要读取它",
+        "form field {fid!r} must be required: the process's rule {reader} always reads it",
     ),
     "timer_empty": ("定时器没有设置时间：请填写日期、时长或循环", "the timer has no time"),
     "timer_fails": ("定时器表达式有错误：{error}", "the timer expression fails: {error}"),

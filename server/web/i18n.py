@@ -340,6 +340,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "instance.title": ("委托流程", "Handoff"),
     "instance.state": ("状态", "State"),
     "instance.outcome": ("结果", "Outcome"),
+    "instance.error": ("出错原因", "Error"),
     "instance.open_tasks": ("待办环节", "Waiting for"),
     "instance.no_open_tasks": ("没有待办环节。", "Nothing is waiting."),
     "instance.waiting_on": ("{unit}（{role}）", "{unit} ({role})"),

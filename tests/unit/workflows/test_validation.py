@@ -16,6 +16,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 
 from workflows import evaluator
+from workflows.forms import FieldNeed
 from workflows.validation import (
     ISO_LITERAL,
     Problem,
@@ -690,3 +691,87 @@ def test_a_bad_assignee_alone_is_no_route():
     ]
     assert len(found) == 2, found
     assert any("no role" in m for m in found) and any("camunda:assignee" in m for m in found)
+
+
+# --- bounded execution (issue 14): what deployment can see ------------------------------------
+
+
+def _flow(fid: str, source: str, target: str, condition: str = "") -> str:
+    head = f'<bpmn:sequenceFlow id="{fid}" sourceRef="{source}" targetRef="{target}"'
+    if not condition:
+        return head + "/>"
+    condition = f"<bpmn:conditionExpression>{condition}</bpmn:conditionExpression>"
+    return f"{head}>{condition}</bpmn:sequenceFlow>"
+
+
+def _loop(waiting: bool) -> etree._Element:
+    """start -> s (script) -> g -> end, and g back to s (through user task w when waiting)."""
+    back = "w" if waiting else "s"
+    return document(
+        '<bpmn:startEvent id="start"/>'
+        '<bpmn:scriptTask id="s" scriptFormat="python"><bpmn:script>n = 1</bpmn:script>'
+        "</bpmn:scriptTask>"
+        + ('<bpmn:userTask id="w" camunda:candidateGroups="street_office"/>' if waiting else "")
+        + '<bpmn:exclusiveGateway id="g" default="out"/><bpmn:endEvent id="end"/>'
+        + _flow("in", "start", "s")
+        + _flow("on", "s", "g")
+        + _flow("out", "g", "end")
+        + _flow("back", "g", back, "n &lt; 3")
+        + (_flow("again", "w", "s") if waiting else "")
+    )
+
+
+def test_a_loop_needs_something_to_wait_for():
+    found = only(_loop(waiting=False), "s", "nothing to wait for")
+    assert "s, g" in found.message_en and "s、g" in found.message
+    assert where(_loop(waiting=True)) == []
+
+
+def _ending(end_id: str) -> etree._Element:
+    return document(
+        '<bpmn:startEvent id="start"/>'
+        + TASK
+        + f'<bpmn:endEvent id="{end_id}"/>'
+        + _flow("a", "start", "t")
+        + _flow("b", "t", end_id)
+    )
+
+
+def test_an_outcome_must_fit_its_column():
+    assert where(_ending("end_" + "o" * 40)) == []
+    assert where(_ending("end_" + "o" * 40 + "__long_suffix")) == []
+    only(_ending("end_" + "o" * 41), "end_" + "o" * 41, "at most 40 fit")
+
+
+def test_collections_need_their_element_variable_and_loops_a_maximum():
+    collection = (
+        '<bpmn:userTask id="x" camunda:candidateGroups="committee">'
+        '<bpmn:multiInstanceLoopCharacteristics camunda:collection="items"/></bpmn:userTask>'
+    )
+    only(chain(collection), "x", "needs a camunda:elementVariable")
+    loop = (
+        '<bpmn:scriptTask id="x" scriptFormat="python">{}'
+        "<bpmn:script>n = 1</bpmn:script></bpmn:scriptTask>"
+    )
+    only(chain(loop.format("<bpmn:standardLoopCharacteristics/>")), "x", "loopMaximum of at most")
+    bounded = '<bpmn:standardLoopCharacteristics loopMaximum="5"/>'
+    assert where(chain(loop.format(bounded))) == []
+
+
+def test_constant_cardinalities_are_evaluated():
+    only(chain(_mi("10 ** 5")), "x", "cardinality 100000 is above the maximum of 500")
+    only(chain(_mi("-1")), "x", "must be a whole number from 0 to 500")
+
+
+def test_fields_a_plugin_reads_must_be_on_the_task():
+    form = (
+        '<bpmn:userTask id="t" camunda:candidateGroups="street_office"><bpmn:extensionElements>'
+        '<camunda:formData><camunda:formField id="day" type="string"/></camunda:formData>'
+        "</bpmn:extensionElements></bpmn:userTask>"
+    )
+    needs = {"t": {"day": FieldNeed("date", reader="weekday"), "n": FieldNeed("long")}}
+    found = problems(chain(form), field_needs=needs)
+    assert [p.element for p in found] == ["t", "t"], found
+    assert "'day' must be of type date" in found[0].message_en and "weekday" in found[0].message_en
+    assert "no form field 'n'" in found[1].message_en
+    assert where(chain(form), field_needs={"other": needs["t"]}) == []
