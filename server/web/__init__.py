@@ -69,6 +69,7 @@ def register_web(app: Flask) -> None:
         overdue=fmt.is_overdue,
         days_left=fmt.days_left,
         stage_label=fmt.stage_label,
+        option_label=fmt.option_label,
         one_language=i18n.one_language,
     )
 

@@ -134,7 +134,17 @@ def stage_label(stage: str) -> str:
         outcome = stage.split(":", 1)[1]
         key = f"outcome.{outcome}" if f"outcome.{outcome}" in STRINGS else f"state.{outcome}"
         return t(key)
-    return task_name(stage)
+    return t(f"taskname.{stage}") if f"taskname.{stage}" in STRINGS else stage
+
+
+def option_label(option: Any) -> str:
+    """An enum option of a BPMN form: the catalogue's words for the shipped processes' values
+    (`decision.`, `category.` or `option.<value>`), else the option's own label (the process's
+    data)."""
+    for kind in ("decision", "category", "option"):
+        if f"{kind}.{option['value']}" in STRINGS:
+            return t_or(f"{kind}.{option['value']}", option["label"])
+    return option["label"]
 
 
 def state_label(instance: Any) -> str:

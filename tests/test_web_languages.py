@@ -1,0 +1,114 @@
+"""Every page a user can reach speaks one language: each demo role walks the links of the site
+from its inbox, in Chinese and in English, and no page shows a word of the other language
+(the data's own words — people, units, items, the processes' names — aside). SQLite and
+PostgreSQL, Flask's test client."""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from urllib.parse import urldefrag, urlsplit
+
+import pytest
+from sqlalchemy import select
+
+from handoff import requests as handoff
+from handoff.models import Agreement, CatalogItem, Request
+from server import create_app
+from workflows import service
+from workflows.models import ProcessInstance, Task, User
+
+from .test_web_pages import signed_in
+from .test_web_processes import ACRONYMS, CJK, _data_words, _visible
+
+FORMATS = {"CSV", "Excel"}  # file formats, named so in Chinese too
+
+ROLES = ["dept.mz", "street.rg", "committee.rg01", "finance", "reviewer", "admin"]
+MOST_PAGES = 45  # per role and language: every kind of page, not every page of every kind
+SKIP = re.compile(r"/(logout|login)|\.(xlsx|csv|svg|png|pdf|xml)\b|/attachments/|/download")
+HREF = re.compile(r'href="([^"#]+)"')
+
+
+@pytest.fixture
+def app(db):
+    app = create_app({"DATABASE_URL": db.url, "SECRET_KEY": "x" * 40, "TESTING": True})
+    yield app
+    app.extensions["db"].dispose()
+
+
+@pytest.fixture
+def district(db, actor):
+    """Two requests, one fanned out and moved on: inboxes, requests and instances to walk."""
+    for title, codes in (
+        ("低保对象入户调查", ["TB-RG-01", "TB-RG-02"]),
+        ("残疾人状况调查", ["TB-RG-01"]),
+    ):
+        payload = handoff.RequestInput(
+            title=title,
+            community_codes=codes,
+            amount="1000.00",
+            item_code="A01",
+            due_date="2099-12-31",
+        )
+        handoff.create_request(db, actor("dept.mz"), payload)
+    with db.read() as s:
+        review = s.scalars(select(Task).where(Task.key == "street_review")).first()
+    service.complete_task(db, review.id, actor("street.rg"), {"decision": "approve"})
+
+
+def data_words(db) -> list[str]:
+    with db.read() as s:
+        items = [
+            w for i in s.scalars(select(CatalogItem)) for w in (i.name, i.legal_basis, *i.terms)
+        ]
+    with db.read() as s:  # identifiers, titles and usernames are the data's own too
+        numbers = list(s.scalars(select(Request.number))) + list(
+            s.scalars(select(Agreement.number))
+        )
+        numbers += list(s.scalars(select(ProcessInstance.title)))
+        numbers += list(s.scalars(select(User.username)))
+    return (
+        _data_words(db) + [w for w in items if w] + numbers + ["低保对象入户调查", "残疾人状况调查"]
+    )
+
+
+def other_language(page: str, lang: str, words: list[str]) -> list[str]:
+    seen = _visible(page, words)
+    if lang == "zh":
+        return sorted(set(re.findall(r"[A-Za-z]{2,}", seen)) - ACRONYMS - FORMATS)
+    return sorted(set(CJK.findall(seen)))
+
+
+def walk(browser, lang: str, words: list[str]) -> list[str]:
+    seen: set[str] = set()
+    queue = deque(["/inbox"])
+    problems: list[str] = []
+    while queue and len(seen) < MOST_PAGES:
+        path = queue.popleft()
+        if path in seen:
+            continue
+        seen.add(path)
+        r = browser.get(path + ("&" if "?" in path else "?") + f"lang={lang}")
+        if r.status_code != 200 or not r.content_type.startswith("text/html"):
+            continue
+        stray = other_language(r.get_data(as_text=True), lang, words)
+        if stray:
+            problems.append(f"{path}: {stray}")
+        for href in HREF.findall(r.get_data(as_text=True)):
+            href = urldefrag(href.replace("&amp;", "&"))[0]
+            parts = urlsplit(href)
+            if parts.netloc or not href.startswith("/") or SKIP.search(href):
+                continue
+            target = re.sub(r"[?&]lang=\w+", "", href)
+            if target not in seen:
+                queue.append(target)
+    return problems
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_page_speaks_one_language(app, db, district, lang):
+    words = data_words(db)
+    problems = []
+    for username in ROLES:
+        problems += [f"{username} {p}" for p in walk(signed_in(app, username), lang, words)]
+    assert not problems, "\n".join(problems)
