@@ -60,12 +60,30 @@ def may_answer(*codes: int) -> Callable:
     return mark
 
 
+def digits_up_to(limit: int) -> str:
+    """A regular expression of the decimal numbers 0..`limit` (leading zeros allowed)."""
+    top = str(limit)
+    shorter = ["0", *([rf"[1-9]\d{{0,{len(top) - 2}}}"] if len(top) > 1 else [])]
+    same_length = [
+        f"{top[:i]}[{1 if i == 0 else 0}-{int(digit) - 1}]" + rf"\d{{{len(top) - i - 1}}}"
+        for i, digit in enumerate(top)
+        if int(digit) > (1 if i == 0 else 0)
+    ]
+    return "0*(?:" + "|".join([*shorter, *same_length, top]) + ")"
+
+
 class IdConverter(IntegerConverter):
-    """`<int:...>` bounded to the 32-bit ids of the database (documented as the maximum)."""
+    """`<int:...>` bounded to the 32-bit ids of the database (documented as the maximum).
+
+    The bound is in the pattern, so a larger number matches no route: werkzeug answers 404
+    whatever the method (a number refused only after matching answers 405 where another
+    method's rule has the same path: PUT /calendar/years/99999999999)."""
 
     def __init__(self, map, *args, **kwargs):  # noqa: A002 (werkzeug's signature)
         kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)
+        if not kwargs.get("signed") and self.max is not None:
+            self.regex = digits_up_to(self.max)
 
 
 class ErrorResponses(BasePlugin):
