@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from workflows import admin, audit
 from workflows.errors import NotFound
+from workflows.inputs import column_length
 from workflows.queries import like_pattern
 
 from .models import CatalogItem
@@ -85,8 +86,9 @@ CATEGORIES = (
     "certificate_forbidden",
 )
 ITEM_FIELDS = ("name", "category", "legal_basis", "active")  # what an admin sets on an entry
-ITEM_CODE_MAX = 32
-LEGAL_BASIS_MAX = 500
+ITEM_CODE_MAX = column_length(CatalogItem.code)
+NAME_MAX = column_length(CatalogItem.name)
+LEGAL_BASIS_MAX = column_length(CatalogItem.legal_basis)
 
 
 def _code_ok(code) -> bool:
@@ -101,18 +103,18 @@ def _code_ok(code) -> bool:
 def _check_item(problems: admin.Problems, values, *, creating: bool) -> None:
     problems.unknown(values, ITEM_FIELDS)
     if creating or "name" in values:
-        problems.text("name", values.get("name"))
+        problems.text("name", values.get("name"), NAME_MAX)
     if (creating or "category" in values) and values.get("category") not in CATEGORIES:
         problems.add("category", "invalid_category", "类别应为 one of: " + ", ".join(CATEGORIES))
     basis = values.get("legal_basis", "")
-    if not isinstance(basis, str) or len(basis) > LEGAL_BASIS_MAX:
-        problems.add(
-            "legal_basis",
-            "invalid_legal_basis",
-            f"依据最多 {LEGAL_BASIS_MAX} 字 at most {LEGAL_BASIS_MAX} characters",
-        )
+    problems.text("legal_basis", basis, LEGAL_BASIS_MAX, required=False, multiline=True)
     if "active" in values and not isinstance(values["active"], bool):
         problems.add("active", "invalid_flag", "应为 true 或 false must be true or false")
+
+
+def _trimmed(values) -> dict:
+    """The texts as stored: without the white space around them (checked as sent)."""
+    return {k: v.strip() if isinstance(v, str) else v for k, v in values.items()}
 
 
 def create_item(session: Session, code: str, values, *, actor_id: int | None) -> CatalogItem:
@@ -131,7 +133,7 @@ def create_item(session: Session, code: str, values, *, actor_id: int | None) ->
     taken = admin.Taken("catalog item code already exists", "code", "code_exists")
     if session.scalar(select(CatalogItem.id).where(CatalogItem.code == code)):
         raise taken
-    item = CatalogItem(code=code, **values)
+    item = CatalogItem(code=code, **_trimmed(values))
     session.add(item)
     admin.flush_or(session, taken)  # the column defaults (effective period, funding) are set
     audit.record(session, "catalog.created", actor_id=actor_id, code=item.code)
@@ -149,7 +151,7 @@ def update_item(
     problems = admin.Problems()
     _check_item(problems, changes, creating=False)
     problems.refuse()
-    for key, value in changes.items():
+    for key, value in _trimmed(changes).items():
         setattr(item, key, value)
     audit.record(session, "catalog.updated", actor_id=actor_id, code=code, **changes)
     return item

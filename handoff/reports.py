@@ -142,7 +142,15 @@ class Period:
 
     @staticmethod
     def _utc(day: date | None) -> datetime | None:
-        return None if day is None else datetime.combine(day, time(0), SHANGHAI).astimezone(UTC)
+        """The instant the local day begins. 0001-01-01 begins (in Shanghai) before the first
+        instant a datetime can hold: the first one stands for it, since nothing (no request
+        created) lies between the two, so the period still means what the reader asked."""
+        if day is None:
+            return None
+        try:
+            return datetime.combine(day, time(0), SHANGHAI).astimezone(UTC)
+        except OverflowError:
+            return datetime.min.replace(tzinfo=UTC)
 
     @property
     def bounds(self) -> tuple[datetime | None, datetime | None]:

@@ -17,11 +17,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflows import audit, calendar, clock, definitions, roles, starting
+from workflows import audit, calendar, clock, definitions, inputs, roles, starting
 from workflows.db import Database
 from workflows.errors import Conflict, Forbidden, Invalid, NotFound
 from workflows.forms import FormErrors, parse_date
-from workflows.models import OrgUnit
+from workflows.inputs import column_length, storable
+from workflows.models import OrgUnit, ProcessInstance
 from workflows.service import Actor
 from workflows.workdays import Due, shanghai_date
 
@@ -33,6 +34,13 @@ from .money import fen_to_yuan, parse_yuan, yuan_to_fen
 PROCESS_KEY = "handoff"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MAX_COMMUNITIES = 2000
+# the request's texts, as long as the columns they are stored in (the description is a Text
+# column: its limit is the product's, a few pages)
+MAX_TITLE = column_length(Request.title)
+MAX_LEGAL_BASIS = column_length(Request.legal_basis)
+MAX_DESCRIPTION = 20_000
+ITEM_CODE_MAX = column_length(Request.item_code)
+UNIT_CODE_MAX = column_length(OrgUnit.code)
 # the periods of bpmn/handoff.bpmn (timers street_review_overdue, funding_overdue): a due date
 # must leave them, counted in working days from today
 STREET_REVIEW_DAYS = 15
@@ -103,7 +111,8 @@ def _department_of(session: Session, actor: Actor, code: str | None) -> OrgUnit:
         if len(units) > 1:
             raise Invalid("choose a department", {"department_code": "必填 required"})
         return session.get(OrgUnit, units[0])
-    unit = session.scalar(select(OrgUnit).where(OrgUnit.code == code))
+    # a code no database can store names no unit (and would fail in PostgreSQL's driver)
+    unit = session.scalar(select(OrgUnit).where(OrgUnit.code == code)) if storable(code) else None
     if unit is None or unit.id not in units:
         raise Forbidden("you are not an officer of that department")
     return unit
@@ -118,7 +127,9 @@ def _communities(session: Session, codes: list[str]) -> list[OrgUnit]:
     found = {
         u.code: u
         for u in session.scalars(
-            select(OrgUnit).where(OrgUnit.code.in_(codes), OrgUnit.kind == "community")
+            select(OrgUnit).where(
+                OrgUnit.code.in_([c for c in codes if storable(c)]), OrgUnit.kind == "community"
+            )
         )
     }
     missing = [c for c in codes if c not in found]
@@ -138,12 +149,24 @@ def _office(session: Session, district_id: int | None, kind: str) -> OrgUnit:
     return unit
 
 
+def _texts(payload: RequestInput, errors: dict[str, str]) -> None:
+    """The request's texts by the rules of `workflows.inputs` (the API's schema has the same)."""
+    rules = (
+        ("title", MAX_TITLE, False),
+        ("description", MAX_DESCRIPTION, True),
+        ("legal_basis", MAX_LEGAL_BASIS, True),
+    )
+    for name, limit, optional in rules:
+        problem = inputs.text_problem(
+            getattr(payload, name), limit, required=not optional, multiline=optional
+        )
+        if problem is not None:
+            errors[name] = problem.message
+
+
 def _validate(payload: RequestInput) -> tuple[int, date]:
     errors: dict[str, str] = {}
-    if not payload.title.strip():
-        errors["title"] = "必填 required"
-    elif len(payload.title) > 200:
-        errors["title"] = "最多 200 字 at most 200 characters"
+    _texts(payload, errors)
     amount_fen: int | None = None
     due = None
     try:
@@ -157,14 +180,26 @@ def _validate(payload: RequestInput) -> tuple[int, date]:
             errors["due_date"] = problem
     except ValueError as exc:
         errors["due_date"] = str(exc)
-    if len(payload.description) > 20_000:
-        errors["description"] = "过长 too long"
-    if len(payload.legal_basis) > 500:
-        errors["legal_basis"] = "最多 500 字 at most 500 characters"
     if errors:
         raise FormErrors(errors)
     assert amount_fen is not None and due is not None
     return amount_fen, due
+
+
+# An instance's title is a label: the request's title and, in brackets, its community, so the
+# handoffs of one request tell their communities apart in every inbox and list. A title near
+# its limit leaves no room for the community, and the officer typed a title the request accepts
+# (and keeps whole, in its row and in every instance's data): so the label shortens the title,
+# marked with an ellipsis, and never drops the community.
+INSTANCE_TITLE_MAX = column_length(ProcessInstance.title)
+
+
+def instance_title(title: str, community: str) -> str:
+    suffix = f"（{community}）"
+    if len(title) + len(suffix) <= INSTANCE_TITLE_MAX:
+        return title + suffix
+    room = max(0, INSTANCE_TITLE_MAX - len(suffix) - 1)
+    return (title[:room].rstrip() + "…" + suffix)[:INSTANCE_TITLE_MAX]
 
 
 def create_request(db: Database, actor: Actor, payload: RequestInput) -> int:
@@ -176,7 +211,8 @@ def create_request(db: Database, actor: Actor, payload: RequestInput) -> int:
         day = today()  # the request's date: the catalog and the negative list of that day
         item = None
         if payload.item_code:
-            item = item_in_force(session, payload.item_code, day)
+            code = payload.item_code
+            item = item_in_force(session, code, day) if storable(code) else None
             if item is None:
                 raise FormErrors({"item_code": "清单中没有该事项 not in the catalog"})
         definition = definitions.in_force(session, PROCESS_KEY)
@@ -232,7 +268,7 @@ def create_request(db: Database, actor: Actor, payload: RequestInput) -> int:
                 definition,
                 data,
                 actor_id=actor.user_id,
-                title=f"{request.title}（{community.name}）",
+                title=instance_title(request.title, community.name),
                 business_key=request.number,
                 scope=starting.resolve_scope(session, data, scope_keys),
             )

@@ -21,6 +21,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.config.from_mapping(Config().as_dict())
     if overrides:
         app.config.from_mapping(overrides)
+    from .json_input import StrictJSONProvider
+
+    app.json = StrictJSONProvider(app)  # request.get_json refuses numbers no column can hold
     app.json.ensure_ascii = False
     app.json.sort_keys = False
 

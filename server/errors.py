@@ -7,9 +7,10 @@ import math
 
 from flask import Flask, jsonify, request
 from marshmallow import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
-from workflows import clock
+from workflows import clock, db
 from workflows.accounts import LoginThrottled
 from workflows.errors import (
     Conflict,
@@ -25,6 +26,9 @@ from workflows.errors import (
 log = logging.getLogger(__name__)
 
 STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409, Invalid: 422, EngineFailure: 409}
+# How long a client should wait before retrying while the database cannot be reached: about
+# what a PostgreSQL restart or a fail-over takes.
+RETRY_AFTER_SECONDS = 5
 
 
 def error_response(status: int, code: str, message: str, fields=None, **extra):
@@ -54,6 +58,20 @@ def flatten_fields(messages) -> dict[str, str]:
 
 def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def unavailable_response():
+    """503 with Retry-After: the database cannot be reached now. The request's transaction was
+    rolled back or never began, so the same request may be sent again (a connection lost in
+    the middle of a commit leaves its outcome unknown: an Idempotency-Key makes that retry
+    safe too)."""
+    resp, status = error_response(
+        503,
+        "unavailable",
+        "数据库暂时无法访问，请稍后重试 the database is unavailable, try again shortly",
+    )
+    resp.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return resp, status
 
 
 def register(app: Flask) -> None:
@@ -124,6 +142,13 @@ def register(app: Flask) -> None:
             if name.lower() != "content-type":
                 resp.headers[name] = value
         return resp, status
+
+    @app.errorhandler(SQLAlchemyError)
+    def _database_error(exc: SQLAlchemyError):
+        if not db.unavailable(exc):
+            return _unexpected(exc)
+        log.warning("database unavailable: %s", exc.__class__.__name__)
+        return unavailable_response()
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

@@ -10,8 +10,24 @@ from zoneinfo import ZoneInfo
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
+from handoff.catalog import ITEM_CODE_MAX
+from handoff.models import CatalogItem, Request
 from handoff.money import fen_to_yuan
-from workflows import clock
+from handoff.requests import MAX_DESCRIPTION
+from handoff.screening import MAX_TERM
+from workflows import clock, inputs
+from workflows.admin import PASSWORD_LENGTH
+from workflows.ending import REASON_MAX
+from workflows.inputs import column_length
+from workflows.models import (
+    CalendarDay,
+    CalendarYear,
+    MessageSubscription,
+    OrgUnit,
+    ProcessInstance,
+    Role,
+    User,
+)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Every id is a 32-bit integer column on both databases: larger ids cannot exist.
@@ -24,6 +40,9 @@ CATEGORIES = (
     "certificate_allowed",
     "certificate_forbidden",
 )
+# the lengths of the columns that codes and usernames end in
+UNIT_CODE_MAX = column_length(OrgUnit.code)
+USERNAME_MAX = column_length(User.username)
 
 
 class LocalDateTime(fields.DateTime):
@@ -51,14 +70,47 @@ class Strict(Schema):
         unknown = RAISE
 
 
-# names and titles are one line of text: no control characters (they break exports and logs)
-ONE_LINE = validate.Regexp(r"^[^\x00-\x1f\x7f]*$", error="不能包含控制字符 no control characters")
+class Text(validate.Validator):
+    """The field's rule of `workflows.inputs` (the services check the same one), documented as
+    the minLength / maxLength it implies (apispec reads `min`, `max` and `equal`)."""
+
+    def __init__(self, max_length: int, *, blank: bool = False, multiline: bool = False):
+        self.min = None if blank else 1
+        self.max = max_length
+        self.equal = None
+        self.blank = blank
+        self.multiline = multiline
+
+    def __call__(self, value):
+        problem = inputs.text_problem(
+            value, self.max, required=not self.blank, multiline=self.multiline
+        )
+        if problem is not None:
+            raise ValidationError(problem.message)
+        return value
 
 
-def name_field(*, required: bool = False, max_length: int = 200) -> fields.String:
+def name_field(
+    max_length: int, *, required: bool = False, blank: bool = False, metadata=None, **kw
+):
+    """One line of visible text (a title, a name) of at most `max_length` characters: the length
+    of its column, `column_length(Model.attribute)`."""
     return fields.String(
-        required=required, validate=[validate.Length(min=1, max=max_length), ONE_LINE]
+        required=required,
+        validate=Text(max_length, blank=blank),
+        metadata={"pattern": inputs.ONE_LINE_PATTERN, **(metadata or {})},
+        **kw,
     )
+
+
+def text_field(max_length: int, **kw):
+    """Several lines of text, empty allowed (a description, a reason)."""
+    return fields.String(validate=Text(max_length, blank=True, multiline=True), **kw)
+
+
+def code_field(max_length: int, *, required: bool = False, **kw):
+    """A code or username naming a row: 1..`max_length` characters (the lookup decides the rest)."""
+    return fields.String(required=required, validate=validate.Length(min=1, max=max_length), **kw)
 
 
 # --- errors ---------------------------------------------------------------------------------
@@ -142,7 +194,7 @@ class TokenResponse(Schema):
 
 class MembershipIn(Strict):
     role = fields.String(required=True, validate=validate.Regexp(r"^[a-z][a-z0-9_]{1,31}$"))
-    org_unit = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    org_unit = code_field(UNIT_CODE_MAX, required=True)
 
 
 class MembershipOut(Schema):
@@ -162,16 +214,23 @@ class UserOut(Schema):
 class UserCreate(Strict):
     username = fields.String(
         required=True,
-        validate=[validate.Length(min=2, max=64), validate.Regexp(r"^[A-Za-z0-9._-]+$")],
+        validate=[
+            validate.Length(min=2, max=USERNAME_MAX),
+            validate.Regexp(r"^[A-Za-z0-9._-]+$"),
+        ],
     )
-    display_name = name_field(required=True)
-    password = fields.String(required=True, validate=validate.Length(min=10, max=200))
+    display_name = name_field(column_length(User.display_name), required=True)
+    password = fields.String(
+        required=True, validate=validate.Length(min=PASSWORD_LENGTH[0], max=PASSWORD_LENGTH[1])
+    )
     memberships = fields.List(fields.Nested(MembershipIn), load_default=list)
 
 
 class UserPatch(Strict):
-    display_name = name_field()
-    password = fields.String(validate=validate.Length(min=10, max=200))
+    display_name = name_field(column_length(User.display_name))
+    password = fields.String(
+        validate=validate.Length(min=PASSWORD_LENGTH[0], max=PASSWORD_LENGTH[1])
+    )
     is_active = fields.Boolean()
     memberships = fields.List(fields.Nested(MembershipIn))
 
@@ -187,21 +246,24 @@ class OrgUnitOut(Schema):
 class OrgUnitCreate(Strict):
     code = fields.String(
         required=True,
-        validate=[validate.Length(min=1, max=64), validate.Regexp(r"^[A-Za-z0-9-]+$")],
+        validate=[
+            validate.Length(min=1, max=UNIT_CODE_MAX),
+            validate.Regexp(r"^[A-Za-z0-9-]+$"),
+        ],
     )
-    name = name_field(required=True)
+    name = name_field(column_length(OrgUnit.name), required=True)
     kind = fields.String(required=True, validate=validate.OneOf(ORG_KINDS))
-    parent = fields.String(allow_none=True, validate=validate.Length(max=64))
+    parent = fields.String(allow_none=True, validate=validate.Length(max=UNIT_CODE_MAX))
 
 
 class OrgUnitPatch(Strict):
-    name = name_field()
-    parent = fields.String(allow_none=True, validate=validate.Length(max=64))
+    name = name_field(column_length(OrgUnit.name))
+    parent = fields.String(allow_none=True, validate=validate.Length(max=UNIT_CODE_MAX))
 
 
 class OrgUnitQuery(PageQuery):
     kind = fields.String(validate=validate.OneOf(ORG_KINDS))
-    parent = fields.String(validate=validate.Length(max=64))
+    parent = fields.String(validate=validate.Length(max=UNIT_CODE_MAX))
     per_page = fields.Integer(load_default=200, validate=validate.Range(min=1, max=500))
     order = fields.String(load_default="asc", validate=validate.OneOf(["asc", "desc"]))
 
@@ -230,21 +292,24 @@ class CatalogItemOut(Schema):
 class CatalogItemCreate(Strict):
     code = fields.String(
         required=True,
-        validate=[validate.Length(min=1, max=32), validate.Regexp(r"^[A-Za-z0-9-]+$")],
+        validate=[
+            validate.Length(min=1, max=ITEM_CODE_MAX),
+            validate.Regexp(r"^[A-Za-z0-9-]+$"),
+        ],
     )
-    name = name_field(required=True)
+    name = name_field(column_length(CatalogItem.name), required=True)
     category = fields.String(required=True, validate=validate.OneOf(CATEGORIES))
-    legal_basis = fields.String(load_default="", validate=validate.Length(max=500))
+    legal_basis = text_field(column_length(CatalogItem.legal_basis), load_default="")
     active = fields.Boolean(load_default=True)
 
 
 class CatalogItemPatch(Strict):
-    name = name_field()
+    name = name_field(column_length(CatalogItem.name))
     category = fields.String(validate=validate.OneOf(CATEGORIES))
-    legal_basis = fields.String(validate=validate.Length(max=500))
+    legal_basis = text_field(column_length(CatalogItem.legal_basis))
     active = fields.Boolean()
     terms = fields.List(
-        fields.String(validate=validate.Length(min=1, max=50)),
+        fields.String(validate=validate.Length(min=1, max=MAX_TERM)),
         validate=validate.Length(max=100),
         metadata={"description": "negative-list terms and synonyms screened in request texts"},
     )
@@ -263,12 +328,12 @@ class CatalogQuery(PageQuery):
 
 
 class RequestCreate(Strict):
-    title = name_field(required=True)
-    item_code = fields.String(allow_none=True, validate=validate.Length(max=32))
-    description = fields.String(load_default="", validate=validate.Length(max=20_000))
-    legal_basis = fields.String(load_default="", validate=validate.Length(max=500))
+    title = name_field(column_length(Request.title), required=True)
+    item_code = fields.String(allow_none=True, validate=validate.Length(max=ITEM_CODE_MAX))
+    description = text_field(MAX_DESCRIPTION, load_default="")
+    legal_basis = text_field(column_length(Request.legal_basis), load_default="")
     community_codes = fields.List(
-        fields.String(validate=validate.Length(min=1, max=64)),
+        code_field(UNIT_CODE_MAX),
         required=True,
         validate=validate.Length(min=1, max=2000),
     )
@@ -282,7 +347,7 @@ class RequestCreate(Strict):
             "funding when there is money)"
         },
     )
-    department_code = fields.String(allow_none=True, validate=validate.Length(max=64))
+    department_code = fields.String(allow_none=True, validate=validate.Length(max=UNIT_CODE_MAX))
 
 
 class InstanceSummary(Schema):
@@ -369,11 +434,11 @@ class CompleteIn(Strict):
 
 
 class DelegateIn(Strict):
-    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    username = code_field(USERNAME_MAX, required=True)
 
 
 class CancelIn(Strict):
-    reason = fields.String(load_default="", validate=validate.Length(max=2000))
+    reason = text_field(REASON_MAX, load_default="")
 
 
 class CompleteOut(Schema):
@@ -489,11 +554,11 @@ class InstanceListItem(Schema):
 
 class StartIn(Strict):
     data = fields.Dict(load_default=dict)
-    business_key = fields.String(validate=validate.Length(min=1, max=100))
+    business_key = name_field(column_length(ProcessInstance.business_key))
 
 
 class MessageIn(Strict):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name = code_field(column_length(MessageSubscription.name), required=True)
     correlation = fields.Dict(load_default=dict)
     data = fields.Dict(load_default=dict)
 
@@ -503,10 +568,10 @@ class MessageOut(Schema):
 
 
 class RoleIn(Strict):
-    key = fields.String(required=True, validate=validate.Length(min=1, max=32))
-    name_zh = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    name_en = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    unit_kind = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    key = code_field(column_length(Role.key), required=True)
+    name_zh = name_field(column_length(Role.name_zh), required=True)
+    name_en = name_field(column_length(Role.name_en), required=True)
+    unit_kind = code_field(column_length(Role.unit_kind), required=True)
 
 
 class RoleOut(Schema):
@@ -522,7 +587,7 @@ class WithdrawIn(Strict):
         required=True,
         validate=validate.Length(min=1, max=2000),
     )
-    reason = fields.String(load_default="", validate=[validate.Length(max=2000), ONE_LINE])
+    reason = text_field(REASON_MAX, load_default="")
 
 
 class WithdrawRefusal(Schema):
@@ -536,18 +601,23 @@ class WithdrawOut(Schema):
 
 
 class HolidayPeriod(Strict):
-    name = fields.String(required=True)
+    name = name_field(column_length(CalendarDay.name), required=True)
     start = fields.String(required=True, metadata={"example": "2027-01-01"})
     end = fields.String(required=True, metadata={"example": "2027-01-03"})
 
 
 class AdjustedWorkday(Strict):
-    name = fields.String(required=True)
+    name = name_field(column_length(CalendarDay.name), required=True)
     day = fields.String(required=True, metadata={"example": "2027-02-07"})
 
 
 class CalendarYearIn(Strict):
-    notice = fields.String(load_default="", metadata={"example": "国办发明电〔2026〕7号"})
+    notice = name_field(
+        column_length(CalendarYear.notice),
+        blank=True,
+        load_default="",
+        metadata={"example": "国办发明电〔2026〕7号"},
+    )
     holidays = fields.List(fields.Nested(HolidayPeriod), required=True)
     workdays = fields.List(fields.Nested(AdjustedWorkday), load_default=list)
 

@@ -258,7 +258,7 @@ def _cases(tag: str):
             ),
             422,
             {"name"},
-            {"name": "invalid_name"},
+            {"name": "required"},
         ),
         (
             "membership_at_the_wrong_kind_of_unit",
@@ -385,7 +385,7 @@ def test_an_org_unit_is_renamed_and_moved_on_its_page(app, db, tag):
     assert_one_language(r, "en", data_words(db))
     r = page.post(f"/admin/org-units/{code}", {"name": "", "parent": "TB-RG"})
     assert r.status_code == 422
-    assert page_errors(r) == {"name": i18n.STRINGS["admin.error.invalid_name"][1]}
+    assert page_errors(r) == {"name": i18n.STRINGS["admin.error.required"][1]}
     r = page.post(f"/admin/org-units/{code}", {"name": "改名社区", "parent": "TB-RG"})
     assert r.status_code == 302
     r = api.call("GET", "/org-units?parent=TB-RG&per_page=500")

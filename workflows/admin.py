@@ -27,9 +27,10 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import audit, clock, roles
+from . import audit, clock, inputs, roles
 from .accounts import hash_password
 from .errors import Conflict, Forbidden, Invalid, NotFound
+from .inputs import column_length
 from .models import ApiToken, Membership, OrgUnit, Role, User
 from .routing import SCOPE_KEYS
 
@@ -39,12 +40,16 @@ REASONS = frozenset(
         "required",
         "invalid_username",
         "invalid_name",
+        # a text refused by `workflows.inputs` (its Problem.reason; `too_long` with its limit)
+        "too_long",
+        "control",
+        "invisible",
+        "unstorable",
         "invalid_password",
         "invalid_unit_code",
         "invalid_item_code",
         "invalid_kind",
         "invalid_category",
-        "invalid_legal_basis",
         "invalid_flag",
         "unknown_field",
         "user_exists",
@@ -69,10 +74,12 @@ REASONS = frozenset(
     }
 )
 
-USERNAME = re.compile(r"[A-Za-z0-9._-]{2,64}")
-UNIT_CODE = re.compile(r"[A-Za-z0-9-]{1,64}")
-CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-NAME_MAX = 200
+USERNAME_MAX = column_length(User.username)
+UNIT_CODE_MAX = column_length(OrgUnit.code)
+USERNAME = re.compile(rf"[A-Za-z0-9._-]{{2,{USERNAME_MAX}}}")
+UNIT_CODE = re.compile(rf"[A-Za-z0-9-]{{1,{UNIT_CODE_MAX}}}")
+DISPLAY_NAME_MAX = column_length(User.display_name)
+UNIT_NAME_MAX = column_length(OrgUnit.name)
 PASSWORD_LENGTH = (10, 200)
 UNIT_KINDS = tuple(SCOPE_KEYS)  # district, street, community, department, finance, access_office
 USER_CHANGES = ("display_name", "password", "is_active", "memberships")
@@ -85,9 +92,16 @@ UNIT_CHANGES = ("name", "parent")
 class InvalidInput(Invalid):
     """Invalid input: `fields` has the API's message of each field, `reasons` its reason."""
 
-    def __init__(self, message: str, problems: Mapping[str, tuple[str, str]]):
+    def __init__(
+        self,
+        message: str,
+        problems: Mapping[str, tuple[str, str]],
+        params: Mapping[str, Mapping[str, Any]] | None = None,
+    ):
         super().__init__(message, {field: text for field, (_, text) in problems.items()})
         self.reasons = {field: reason for field, (reason, _) in problems.items()}
+        # field -> what the reason's wording needs ({"limit": 40} for too_long)
+        self.params = {field: dict(p) for field, p in (params or {}).items()}
 
 
 class Taken(Conflict):
@@ -109,32 +123,47 @@ def reasons_of(exc: Exception) -> dict[str, str]:
     return dict(getattr(exc, "reasons", None) or {})
 
 
+def params_of(exc: Exception) -> dict[str, dict[str, Any]]:
+    """field -> the placeholders of its reason's wording (the limit of a too long text)."""
+    return dict(getattr(exc, "params", None) or {})
+
+
 class Problems:
     """Problems found in one input, field by field (the first one of each field is kept)."""
 
     def __init__(self) -> None:
         self.found: dict[str, tuple[str, str]] = {}
+        self.params: dict[str, dict[str, Any]] = {}
 
-    def add(self, field: str, reason: str, text: str) -> None:
+    def add(self, field: str, reason: str, text: str, **params: Any) -> None:
         assert reason in REASONS, reason
-        self.found.setdefault(field, (reason, text))
+        if field not in self.found:
+            self.found[field] = (reason, text)
+            if params:
+                self.params[field] = params
 
     def refuse(self, message: str = "输入有误 invalid input") -> None:
         """Raise them, if there are any."""
         if self.found:
-            raise InvalidInput(message, self.found)
+            raise InvalidInput(message, self.found, self.params)
 
-    def text(self, field: str, value: Any, max_length: int = NAME_MAX) -> None:
-        """One line of text, 1..max_length characters."""
-        if not isinstance(value, str) or not value or len(value) > max_length:
-            self.add(
-                field,
-                "invalid_name",
-                f"请填写一行文字（最多 {max_length} 字）"
-                f" one line of text, at most {max_length} characters",
-            )
-        elif CONTROL.search(value):
-            self.add(field, "invalid_name", "不能包含控制字符 no control characters")
+    def text(
+        self,
+        field: str,
+        value: Any,
+        max_length: int,
+        *,
+        required: bool = True,
+        multiline: bool = False,
+    ) -> None:
+        """A text by the rule of `workflows.inputs` (the API's schemas check the same one):
+        at most `max_length` characters, the length of the column it is stored in."""
+        problem = inputs.text_problem(value, max_length, required=required, multiline=multiline)
+        if problem is None:
+            return
+        reason = {"not_text": "invalid_name"}.get(problem.reason, problem.reason)
+        params = {"limit": problem.limit} if problem.limit is not None else {}
+        self.add(field, reason, problem.message, **params)
 
     def unknown(self, changes: Mapping[str, Any], allowed: Iterable[str]) -> None:
         for key in sorted(set(changes) - set(allowed)):
@@ -142,6 +171,8 @@ class Problems:
 
 
 def unit_by_code(session: Session, code: str) -> OrgUnit | None:
+    if not inputs.storable(code):  # no unit has it, and PostgreSQL's driver refuses a NUL
+        return None
     return session.scalar(select(OrgUnit).where(OrgUnit.code == code))
 
 
@@ -157,7 +188,8 @@ def flush_or(session: Session, taken: Taken) -> None:
 
 
 def _user(session: Session, username: str) -> User:
-    user = session.scalar(select(User).where(User.username == username))
+    found = inputs.storable(username)  # a NUL names nobody (and PostgreSQL's driver refuses it)
+    user = session.scalar(select(User).where(User.username == username)) if found else None
     if user is None:
         raise NotFound("user not found")
     return user
@@ -230,15 +262,17 @@ def create_user(
         problems.add(
             "username",
             "invalid_username",
-            "用户名为 2–64 位英文字母、数字、点、下划线或连字符"
-            " 2-64 letters, digits, dots, underscores or hyphens",
+            f"用户名为 2–{USERNAME_MAX} 位英文字母、数字、点、下划线或连字符"
+            f" 2-{USERNAME_MAX} letters, digits, dots, underscores or hyphens",
         )
-    problems.text("display_name", display_name)
+    problems.text("display_name", display_name, DISPLAY_NAME_MAX)
     _check_password(problems, "password", password)
     problems.refuse()
     if session.scalar(select(User.id).where(User.username == username)):
         raise Taken("username already exists", "username", "user_exists")
-    user = User(username=username, display_name=display_name, password_hash=hash_password(password))
+    user = User(
+        username=username, display_name=display_name.strip(), password_hash=hash_password(password)
+    )
     user.memberships = _memberships(session, list(memberships))
     session.add(user)
     flush_or(session, Taken("username already exists", "username", "user_exists"))
@@ -277,7 +311,7 @@ def update_user(
     problems = Problems()
     problems.unknown(changes, USER_CHANGES)
     if "display_name" in changes:
-        problems.text("display_name", changes["display_name"])
+        problems.text("display_name", changes["display_name"], DISPLAY_NAME_MAX)
     if "password" in changes:
         _check_password(problems, "password", changes["password"])
     active = changes.get("is_active")
@@ -291,7 +325,7 @@ def update_user(
     )
 
     if "display_name" in changes:
-        user.display_name = changes["display_name"]
+        user.display_name = changes["display_name"].strip()
     if "is_active" in changes:
         user.is_active = active
     if "password" in changes:
@@ -382,19 +416,20 @@ def create_org_unit(
         problems.add(
             "code",
             "invalid_unit_code",
-            "编码为 1–64 位英文字母、数字或连字符 1-64 letters, digits or hyphens",
+            f"编码为 1–{UNIT_CODE_MAX} 位英文字母、数字或连字符"
+            f" 1-{UNIT_CODE_MAX} letters, digits or hyphens",
         )
-    problems.text("name", name)
+    problems.text("name", name, UNIT_NAME_MAX)
     if kind not in UNIT_KINDS:
         problems.add("kind", "invalid_kind", "单位类型应为 one of: " + ", ".join(UNIT_KINDS))
-    if parent is not None and not (isinstance(parent, str) and len(parent) <= 64):
+    if parent is not None and not (isinstance(parent, str) and len(parent) <= UNIT_CODE_MAX):
         problems.add("parent", "unknown_parent", f"未知单位 unknown org unit {parent}")
     problems.refuse()
     if session.scalar(select(OrgUnit.id).where(OrgUnit.code == code)):
         raise Taken("org unit code already exists", "code", "code_exists")
     parent_unit = _parent(session, problems, parent)
     problems.refuse("unknown org unit")
-    unit = OrgUnit(code=code, name=name, kind=kind)
+    unit = OrgUnit(code=code, name=name.strip(), kind=kind)
     unit.parent = parent_unit
     session.add(unit)
     flush_or(session, Taken("org unit code already exists", "code", "code_exists"))
@@ -413,7 +448,7 @@ def update_org_unit(
     problems = Problems()
     problems.unknown(changes, UNIT_CHANGES)
     if "name" in changes:
-        problems.text("name", changes["name"])
+        problems.text("name", changes["name"], UNIT_NAME_MAX)
     problems.refuse()
     if "parent" in changes:
         parent = _parent(session, problems, changes["parent"])
@@ -427,6 +462,6 @@ def update_org_unit(
             node = node.parent
         unit.parent = parent
     if "name" in changes:
-        unit.name = changes["name"]
+        unit.name = changes["name"].strip()
     audit.record(session, "org_unit.updated", actor_id=actor_id, code=code, **changes)
     return unit

@@ -17,9 +17,10 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import audit
+from . import audit, inputs
 from .db import Database
 from .errors import Invalid, NotFound
+from .inputs import column_length
 from .models import Attachment, AttachmentBlob
 from .queries import instance_for
 from .service import Actor, ensure_actionable, locked_task
@@ -90,10 +91,24 @@ def configured_store() -> Store:
     return DatabaseStore()
 
 
+FILENAME_MAX = column_length(Attachment.filename)
+
+
 def clean_filename(name: str) -> str:
+    """The name a file is kept under: its last path part, without control characters or the
+    characters file systems refuse, cut to its column (keeping a short extension); a name with
+    nothing visible left is `attachment`. A file's name is not refused: it is what the browser
+    sent, not what the user typed."""
     name = Path(name.replace("\\", "/")).name
-    name = re.sub(r"[\x00-\x1f<>:\"/|?*]", "_", name).strip(" .")
-    return name[:200] or "attachment"
+    if not inputs.visible(inputs.UNSTORABLE.sub("", inputs.ONE_LINE_CONTROL.sub("", name))):
+        return "attachment"
+    name = inputs.UNSTORABLE.sub("_", inputs.ONE_LINE_CONTROL.sub("_", name))
+    name = re.sub(r"[<>:\"/|?*]", "_", name).strip(" .") or "attachment"
+    if len(name) > FILENAME_MAX:
+        stem, ext = os.path.splitext(name)
+        ext = ext if len(ext) <= 16 else ""
+        name = stem[: FILENAME_MAX - len(ext)] + ext
+    return name
 
 
 def _check(filename: str, content_type: str, data: bytes) -> None:

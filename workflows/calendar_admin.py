@@ -16,13 +16,14 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from . import audit, calendar, clock, recount, workdays
-from .admin import CONTROL, Problems
+from .admin import Problems
+from .inputs import column_length
 from .models import CalendarDay, CalendarYear
 from .workdays import SpecialDay
 
 YEARS = (2000, 2100)
-NAME_MAX = 40
-NOTICE_MAX = 200
+NAME_MAX = column_length(CalendarDay.name)
+NOTICE_MAX = column_length(CalendarYear.notice)
 SPAN_MAX = 31  # days of one holiday period
 
 
@@ -117,8 +118,7 @@ def parse_year(year: Any, data: Mapping[str, Any]) -> tuple[list[SpecialDay], st
         problems.add("year", "invalid_year", f"年份应在 {YEARS[0]}–{YEARS[1]} 之间 a year")
         problems.refuse()
     notice = data.get("notice", "")
-    if not isinstance(notice, str) or len(notice) > NOTICE_MAX or CONTROL.search(notice):
-        problems.add("notice", "invalid_name", f"最多 {NOTICE_MAX} 字 at most {NOTICE_MAX} chars")
+    problems.text("notice", notice, NOTICE_MAX, required=False)
     days: dict[date, SpecialDay] = {}
     holidays = _list(problems, data, "holidays")
     if not holidays and "holidays" not in problems.found:

@@ -16,6 +16,7 @@ from contextvars import ContextVar
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
@@ -58,6 +59,12 @@ def normalise_url(url: str) -> str:
     return url
 
 
+def _busy_timeout() -> float:
+    """Seconds a SQLite statement waits for another process's write lock before it fails
+    (`database is locked`: the request answers 503); DB_BUSY_TIMEOUT, default 30."""
+    return float(os.environ.get("DB_BUSY_TIMEOUT", "30"))
+
+
 def _prepare_sqlite(engine: Engine, immediate: bool) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):
@@ -67,7 +74,7 @@ def _prepare_sqlite(engine: Engine, immediate: bool) -> None:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(f"PRAGMA busy_timeout={int(_busy_timeout() * 1000)}")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -81,7 +88,8 @@ def make_engine(url: str, *, immediate: bool = False, pool_size: int | None = No
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        connect_args = {"timeout": _busy_timeout(), "check_same_thread": False}
+        engine = create_engine(url, connect_args=connect_args)
         _prepare_sqlite(engine, immediate)
         return engine
     return create_engine(url, **_postgres_options(pool_size))
@@ -183,3 +191,31 @@ class Database:
         self.engine.dispose()
         if self.write_engine is not self.engine:
             self.write_engine.dispose()
+
+
+# What SQLite says when it cannot serve a statement now, for a reason outside the statement:
+# another process holds the write lock past the busy timeout, the file cannot be opened or read.
+_SQLITE_UNAVAILABLE = ("database is locked", "database is busy", "unable to open", "disk i/o")
+
+
+def unavailable(exc: BaseException) -> bool:
+    """True when `exc` means the database cannot be reached or cannot serve now (down,
+    restarting, connection lost, pool exhausted, locked), so the same request may succeed
+    later; False for errors of the statement itself (a bug, a constraint)."""
+    if isinstance(exc, (sa_exc.DisconnectionError, sa_exc.TimeoutError)):
+        return True  # a dead pooled connection; no free connection in the pool in time
+    if not isinstance(exc, sa_exc.DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True  # the dialect recognised a disconnect
+    if not isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError)):
+        return False
+    if type(exc.orig).__module__.startswith("sqlite3"):
+        # SQLite's OperationalError also means "no such table" or a syntax error: a bug
+        return any(words in str(exc.orig).lower() for words in _SQLITE_UNAVAILABLE)
+    # PostgreSQL (psycopg): refused or lost connections (no SQLSTATE), shutdown and start-up,
+    # exhausted resources, the transient conflicts of the server (deadlock, serialization, lock
+    # or statement timeout); not class 54, a statement over a limit of the server's (it would
+    # fail the same way again)
+    sqlstate = getattr(exc.orig, "sqlstate", None) or ""
+    return not sqlstate.startswith("54")

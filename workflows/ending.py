@@ -12,9 +12,12 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import audit, clock, definitions, engine, hooks, plugins, projection
-from .errors import Conflict
+from . import audit, clock, definitions, engine, hooks, inputs, plugins, projection
+from .errors import Conflict, Invalid
 from .models import ProcessInstance, Task
+
+# A cancel's reason is kept in its audit event (JSON, no column): a paragraph, not a document.
+REASON_MAX = 2000
 
 
 def end_instance(
@@ -28,6 +31,10 @@ def end_instance(
 ) -> None:
     """End the running `instance` (locked by the caller: `service.lock_instance`) with
     `outcome`: its open tasks are withdrawn and nothing of it waits any more."""
+    # the reason by the rule of every input (the API's CancelIn has the same), before any change
+    problem = inputs.text_problem(reason, REASON_MAX, required=False, multiline=True)
+    if problem is not None:
+        raise Invalid("bad reason", {"reason": problem.message})
     if instance.status != "running":
         raise Conflict(f"instance is already {instance.status}")
     parsed = definitions.loaded(instance.definition)

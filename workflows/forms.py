@@ -14,6 +14,8 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from . import inputs
+
 FIELD_TYPES = ("string", "text", "enum", "long", "boolean", "date", "decimal")
 MAX_TEXT = 20_000
 _DECIMAL_RE = re.compile(r"^\d{1,12}(\.\d{1,2})?$")
@@ -153,6 +155,10 @@ def _clean_value(f: FormField, value: Any) -> Any:
             raise ValueError("应为文本 must be a string")
         value = value.strip()
         limit = f.maxlength or (MAX_TEXT if f.type == "text" else 1000)
+        if f.type != "enum":  # the text rule of every input (`workflows.inputs`)
+            problem = inputs.text_problem(value, limit, multiline=f.type == "text")
+            if problem is not None:
+                raise ValueError(problem.message)
         if len(value) > limit:
             raise ValueError(f"最多 {limit} 个字符 at most {limit} characters")
         if f.type == "enum" and value not in {o.id for o in f.options}:

@@ -7,12 +7,14 @@ import re
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import audit
+from . import audit, inputs
 from .errors import Conflict, Invalid
+from .inputs import column_length
 from .models import OrgUnit, Role
 from .routing import ADMIN_ROLE, SCOPE_KEYS
 
-KEY_RE = re.compile(r"[a-z][a-z0-9_]{1,31}")
+KEY_RE = re.compile(rf"[a-z][a-z0-9_]{{1,{column_length(Role.key) - 1}}}")
+NAME_MAX = column_length(Role.name_zh)
 
 
 def all_roles(session: Session) -> list[Role]:
@@ -33,12 +35,12 @@ def create_role(
     session: Session, key: str, name_zh: str, name_en: str, unit_kind: str, actor_id: int | None
 ) -> Role:
     errors = {}
-    if not KEY_RE.fullmatch(key or ""):
+    if not isinstance(key, str) or not KEY_RE.fullmatch(key):
         errors["key"] = "角色代码应为小写字母开头的字母、数字或下划线（2–32 位）"
-    if not (name_zh or "").strip() or len(name_zh) > 100:
-        errors["name_zh"] = "请填写中文名称（最多 100 字）"
-    if not (name_en or "").strip() or len(name_en) > 100:
-        errors["name_en"] = "请填写英文名称（最多 100 字）"
+    for field, value in (("name_zh", name_zh), ("name_en", name_en)):
+        problem = inputs.text_problem(value, NAME_MAX)  # the API's schema checks the same
+        if problem is not None:
+            errors[field] = problem.message
     if unit_kind not in SCOPE_KEYS:
         errors["unit_kind"] = "单位类型应为：" + "、".join(SCOPE_KEYS)
     if errors:

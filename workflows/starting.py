@@ -13,14 +13,18 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import audit, clock, definitions, engine, forms, hooks, plugins, roles
+from . import audit, clock, definitions, engine, forms, hooks, inputs, plugins, roles
 from .db import Database
 from .errors import Conflict, Forbidden, Invalid, NotFound
+from .inputs import column_length
 from .models import InstanceParty, OrgUnit, ProcessDefinition, ProcessInstance
 from .routing import ADMIN_ROLE, SCOPE_KEYS
 from .service import Actor, process_failure, refuse_unmet_fields, run_step
 
-MAX_TITLE = 200
+# An instance's title is a label made from its start data (a title field, else the process's
+# name and business key): cut to its column, since the data keeps every value whole.
+MAX_TITLE = column_length(ProcessInstance.title)
+MAX_BUSINESS_KEY = column_length(ProcessInstance.business_key)
 
 
 def resolve_scope(
@@ -262,10 +266,11 @@ def start_process(
         definition = startable(session, actor, key)
         parsed = definitions.loaded(definition)
         cleaned = _clean_start_data(parsed, data)
-        if business_key is not None and (
-            not isinstance(business_key, str) or len(business_key) > 100
-        ):
-            raise Invalid("business key too long", {"business_key": "最多 100 个字符"})
+        if business_key is not None:
+            # one line of visible text, as long as its column (the API's schema has the same)
+            problem = inputs.text_problem(business_key, MAX_BUSINESS_KEY)
+            if problem is not None:
+                raise Invalid("bad business key", {"business_key": problem.message})
         prepare = plugins.for_process(parsed.key).start_data
         prepared = prepare(session, cleaned, actor) if prepare is not None else cleaned
         full = complete_scope(session, prepared, actor, parsed.starter_roles)

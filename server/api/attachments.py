@@ -14,7 +14,7 @@ from workflows.errors import Invalid
 from .. import get_db
 from ..auth import current_actor, login_required
 from ..schemas import LocalDateTime
-from .contract import may_answer
+from .contract import accepts_upload, may_answer
 
 blp = Blueprint("attachments", __name__, description="附件 Attachments")
 
@@ -53,10 +53,10 @@ class AttachmentList(Schema):
     }
 )
 @may_answer(403, 409)  # not in my inbox; the task is no longer open
+@accepts_upload(attachments.MAX_BYTES + 64 * 1024)
 @login_required
 def add_attachment(task_id):
     """Attach a file (PDF, image, Office document, text; at most 10 MB) to an open task."""
-    request.max_content_length = attachments.MAX_BYTES + 64 * 1024
     upload = request.files.get("file")
     if upload is None:
         raise Invalid("no file", {"file": "请选择文件 choose a file"})

@@ -9,35 +9,36 @@
   not an overflow in the database driver.
 - Text that no database can store is refused before it reaches one: NUL characters (PostgreSQL
   refuses them), lone UTF-16 surrogates (no UTF-8 encoding exists), and JSON nested deeper than
-  `MAX_JSON_DEPTH` (the parser would run out of stack).
+  `MAX_JSON_DEPTH` (the parser would run out of stack) or with numbers out of range
+  (`server.json_input`). The pages' query strings, paths and forms, urlencoded or multipart, get
+  the same check (a plain 400 page).
 - Unknown query parameters are refused like unknown body fields, so a misspelt filter is a 422
   rather than an unfiltered list.
 """
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
 from apispec import BasePlugin
-from flask import Flask, request
+from flask import Flask, current_app, request
 from werkzeug.exceptions import BadRequest, NotFound
 from werkzeug.routing import IntegerConverter
 
 from workflows.errors import Invalid
+from workflows.inputs import UNSTORABLE as _UNSTORABLE
+from workflows.inputs import UNSTORABLE_TEXT as BAD_TEXT
 
+from .. import json_input
 from ..errors import error_response
 from ..idempotency import EXEMPT as NOT_IDEMPOTENT
 from ..schemas import MAX_ID
 
 MAX_JSON_DEPTH = 32
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 BODY_METHODS = ("post", "put", "patch")
 INVALID = "输入有误 invalid input"
-BAD_TEXT = "不能包含空字符或无效的 Unicode 字符 no NUL characters or lone surrogates"
 TOO_DEEP = f"嵌套不能超过 {MAX_JSON_DEPTH} 层 nested deeper than {MAX_JSON_DEPTH} levels"
 IDEMPOTENCY_HEADER = {
     "in": "header",
@@ -59,12 +60,30 @@ def may_answer(*codes: int) -> Callable:
     return mark
 
 
+def digits_up_to(limit: int) -> str:
+    """A regular expression of the decimal numbers 0..`limit` (leading zeros allowed)."""
+    top = str(limit)
+    shorter = ["0", *([rf"[1-9]\d{{0,{len(top) - 2}}}"] if len(top) > 1 else [])]
+    same_length = [
+        f"{top[:i]}[{1 if i == 0 else 0}-{int(digit) - 1}]" + rf"\d{{{len(top) - i - 1}}}"
+        for i, digit in enumerate(top)
+        if int(digit) > (1 if i == 0 else 0)
+    ]
+    return "0*(?:" + "|".join([*shorter, *same_length, top]) + ")"
+
+
 class IdConverter(IntegerConverter):
-    """`<int:...>` bounded to the 32-bit ids of the database (documented as the maximum)."""
+    """`<int:...>` bounded to the 32-bit ids of the database (documented as the maximum).
+
+    The bound is in the pattern, so a larger number matches no route: werkzeug answers 404
+    whatever the method (a number refused only after matching answers 405 where another
+    method's rule has the same path: PUT /calendar/years/99999999999)."""
 
     def __init__(self, map, *args, **kwargs):  # noqa: A002 (werkzeug's signature)
         kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)
+        if not kwargs.get("signed") and self.max is not None:
+            self.regex = digits_up_to(self.max)
 
 
 class ErrorResponses(BasePlugin):
@@ -119,14 +138,42 @@ def _unstorable_in(document: Any) -> tuple[str, str] | None:
     return None
 
 
+def accepts_upload(max_bytes: int) -> Callable:
+    """Mark a view that takes a file upload of up to `max_bytes` (more than MAX_CONTENT_LENGTH):
+    the limit applies before anything reads the body (this check, the CSRF check, the view)."""
+
+    def mark(fn: Callable) -> Callable:
+        fn.max_upload = max_bytes
+        return fn
+
+    return mark
+
+
+def _upload_limit() -> None:
+    view = current_app.view_functions.get(request.endpoint or "")
+    limit = getattr(view, "max_upload", None)
+    if limit is not None:
+        request.max_content_length = limit
+
+
+def _page_values() -> list[tuple[str, str]]:
+    """What a page's request carries as text: query string, path, and form fields (urlencoded or
+    multipart: any page's form may be posted either way; an upload's file name is cleaned by
+    `workflows.attachments`, its bytes are not text)."""
+    values = list(request.args.items(multi=True))
+    values += [(k, v) for k, v in (request.view_args or {}).items() if isinstance(v, str)]
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        values += list(request.form.items(multi=True))
+    return values
+
+
 def refuse_unstorable_input():
     """before_request: refuse what would fail in the database, not in the schema (the web pages
-    get a plain 400 for such a query string or form; the API a JSON error naming the field)."""
+    get a plain 400 for such a query string, path or form; the API a JSON error naming the
+    field)."""
+    _upload_limit()
     if not request.path.startswith("/api/"):
-        values = list(request.args.items(multi=True))
-        if request.mimetype == "application/x-www-form-urlencoded":  # never a large upload
-            values += list(request.form.items(multi=True))
-        if any(_bad_text(key) or _bad_text(value) for key, value in values):
+        if any(_bad_text(key) or _bad_text(value) for key, value in _page_values()):
             raise BadRequest("NUL characters or lone surrogates in the request")
         return None
     for value in (request.view_args or {}).values():
@@ -140,11 +187,14 @@ def refuse_unstorable_input():
     if request.method in ("POST", "PUT", "PATCH") and request.is_json:
         raw = request.get_data(cache=True)  # 413 beyond MAX_CONTENT_LENGTH
         try:
-            document = json.loads(raw)
+            document = json_input.loads(raw)
         except RecursionError:
             return error_response(
                 400, "bad_request", f"JSON nested too deeply (at most {MAX_JSON_DEPTH} levels)"
             )
+        except json_input.NumberOutOfRange:
+            # refused here: the argument parser's own json.loads would read it (or fail on it)
+            return error_response(400, "bad_request", json_input.OUT_OF_RANGE)
         except ValueError:
             return None  # malformed JSON: the argument parser answers 400
         found = _unstorable_in(document)

@@ -12,12 +12,14 @@ import logging
 
 from flask import Flask, g, render_template, request, session, url_for
 from markupsafe import Markup
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
-from workflows import queries
+from workflows import db, queries
 from workflows.accounts import LoginThrottled
 from workflows.errors import Forbidden, NotFound
 
+from ..errors import RETRY_AFTER_SECONDS
 from . import csrf, fmt, formview, i18n, signin
 from .blueprint import bp
 
@@ -160,6 +162,16 @@ def _throttled(_exc):
 def _http(exc: HTTPException):
     code = exc.code or 500
     return _error_page(code, i18n.t(f"error.{code}") if f"error.{code}" in i18n.STRINGS else "")
+
+
+@bp.errorhandler(SQLAlchemyError)
+def _database_error(exc: SQLAlchemyError):
+    if not db.unavailable(exc):
+        return _unexpected(exc)
+    log.warning("database unavailable on a page: %s", exc.__class__.__name__)
+    g.nav_counts = None  # the menu's counts would ask the database again
+    body, status = _error_page(503, i18n.t("error.unavailable_text"))
+    return body, status, {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
 
 @bp.errorhandler(Exception)

@@ -41,5 +41,7 @@ def pager(page: Page, endpoint: str, param: str = "page", **values: Any) -> dict
 
 
 def form_text(name: str, limit: int = 20_000) -> str:
+    """A posted text, trimmed and cut to `limit`. A value the service checks is cut one past
+    its limit (`limit + 1`), so that one too long is refused there rather than cut to fit."""
     value = request.form.get(name, "")
     return value.strip()[:limit]

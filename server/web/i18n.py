@@ -143,6 +143,12 @@ STRINGS: dict[str, tuple[str, str]] = {
     "error.413": ("文件过大", "Too large"),
     "error.429": ("尝试次数过多", "Too many attempts"),
     "error.500": ("服务器内部错误", "Internal error"),
+    "error.503": ("服务暂时不可用", "Service unavailable"),
+    "instance.cancel_refused": ("未能取消：{why}", "Not cancelled: {why}"),
+    "error.unavailable_text": (
+        "数据库暂时无法访问，请稍后再试。",
+        "The database cannot be reached just now; please try again in a moment.",
+    ),
     "error.csrf": (
         "表单已过期或来源不明，请返回刷新页面后重试。",
         "The form expired or did not come from this site: go back, reload and try again.",
@@ -727,6 +733,14 @@ STRINGS: dict[str, tuple[str, str]] = {
         "请填写一行文字，最多 200 字",
         "one line of text, at most 200 characters",
     ),
+    # a text refused by the rule every input follows (workflows.inputs)
+    "admin.error.too_long": ("最多 {limit} 个字符", "at most {limit} characters"),
+    "admin.error.control": ("不能包含控制字符", "no control characters"),
+    "admin.error.invisible": ("须包含可见的文字", "must contain visible characters"),
+    "admin.error.unstorable": (
+        "不能包含空字符或无效的 Unicode 字符",
+        "no NUL characters or invalid Unicode",
+    ),
     "admin.error.invalid_password": ("密码须为 10–200 位", "10 to 200 characters"),
     "admin.error.invalid_unit_code": (
         "编码为 1–64 位英文字母、数字或连字符",
@@ -738,7 +752,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     ),
     "admin.error.invalid_kind": ("请选择单位类型", "choose a kind of org unit"),
     "admin.error.invalid_category": ("请选择类别", "choose a category"),
-    "admin.error.invalid_legal_basis": ("依据最多 500 字", "at most 500 characters"),
     "admin.error.invalid_flag": ("请选择是或否", "choose yes or no"),
     "admin.error.unknown_field": ("不能修改这一项", "this cannot be changed"),
     "admin.error.user_exists": ("用户名已存在", "this username is taken"),

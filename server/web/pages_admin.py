@@ -43,9 +43,10 @@ def refusal(exc: Exception, prefix: str = "") -> tuple[dict[str, str], int]:
     """The service's refusal as the page shows it: a message from the catalogue next to each
     field named (`prefix` dropped: memberships.0.role -> role), and the status to answer."""
     errors = {}
+    params = admin.params_of(exc)
     for field, reason in admin.reasons_of(exc).items():
-        field = field.removeprefix(prefix)
-        errors[field] = t(f"admin.error.{reason}")
+        wording = params.get(field, {})  # the limit of a too long text
+        errors[field.removeprefix(prefix)] = t(f"admin.error.{reason}", **wording)
     if not errors:  # not worded by the service: the form as a whole
         errors["_form"] = t("admin.error.invalid")
     status = 409 if isinstance(exc, Conflict) else 403 if isinstance(exc, Forbidden) else 422

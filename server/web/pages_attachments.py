@@ -10,15 +10,16 @@ from workflows import attachments
 from workflows.errors import Conflict, Forbidden, Invalid
 
 from .. import get_db
+from ..api.contract import accepts_upload
 from . import signin
 from .blueprint import bp
 from .i18n import t
 
 
 @bp.post("tasks/<int:task_id>/attachments")
+@accepts_upload(attachments.MAX_BYTES + 64 * 1024)
 @signin.login_required
 def attachment_upload(task_id: int):
-    request.max_content_length = attachments.MAX_BYTES + 64 * 1024
     upload = request.files.get("file")
     back = url_for("web.task", task_id=task_id) + "#attachments-title"
     if upload is None or not upload.filename:

@@ -12,14 +12,15 @@ from markupsafe import Markup
 from handoff import queries as handoff_queries
 from handoff import termination
 from workflows import definitions, queries, service
-from workflows.errors import Conflict
+from workflows.ending import REASON_MAX
+from workflows.errors import Conflict, Invalid
 from workflows.models import AuditEvent, ProcessInstance, User
 from workflows.routing import can_see
 
 from .. import get_db
 from . import fmt, formview, signin
 from .blueprint import bp, form_text
-from .i18n import t
+from .i18n import one_language, t
 
 log = logging.getLogger(__name__)
 FIELD_DETAILS = ("decision", "score", "amount", "voucher_no", "transferred_on", "completed_on")
@@ -186,7 +187,11 @@ def cancel(instance_id: int):
     with get_db().read() as session:
         queries.instance_for(session, actor, instance_id)  # 404 outside the user's scope
     try:
-        service.cancel_instance(get_db(), instance_id, actor, form_text("reason", 2000))
+        reason = form_text("reason", REASON_MAX + 1)  # a longer one is refused, not cut
+        service.cancel_instance(get_db(), instance_id, actor, reason)
+    except Invalid as exc:  # the reason (workflows.ending, as through the API)
+        why = one_language((exc.fields or {}).get("reason", exc.message))
+        flash(t("instance.cancel_refused", why=why), "error")
     except Conflict as exc:
         flash(exc.message, "error")
     else:

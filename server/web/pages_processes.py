@@ -22,7 +22,7 @@ from workflows.service import Actor
 
 from .. import get_db
 from . import formview, signin
-from .blueprint import PER_PAGE, bp, form_text, int_arg, pager
+from .blueprint import PER_PAGE, bp, int_arg, pager
 from .i18n import t
 from .pages_instances import legend_words
 
@@ -31,7 +31,6 @@ log = logging.getLogger(__name__)
 # processes started from a page of their own: key -> (endpoint, role that page requires)
 OWN_START_PAGES = {"handoff": ("web.new_request", "department")}
 STATES = ("running", "completed", "cancelled", "error")
-MAX_BUSINESS_KEY = 100
 
 
 @dataclass
@@ -290,11 +289,9 @@ def process_start_submit(key: str):
         form = definitions.loaded(definition).start_form.describe()
         name = definition.name
     values = formview.posted_values(form)
-    business_key = form_text("_business_key", MAX_BUSINESS_KEY + 1)
+    # whole, not cut to its limit: the service refuses a key that is too long (not the page)
+    business_key = request.form.get("_business_key", "").strip()
     values["_business_key"] = business_key
-    if len(business_key) > MAX_BUSINESS_KEY:
-        errors = {"_business_key": t("start.business_key_long", n=MAX_BUSINESS_KEY)}
-        return _render_start(key, values=values, errors=errors, status=422)
     try:
         instance = starting.start_process(
             get_db(), key, actor, formview.submitted(form), business_key=business_key or None
@@ -303,6 +300,8 @@ def process_start_submit(key: str):
         return _render_start(key, values=values, errors=exc.fields, status=422)
     except Invalid as exc:
         errors = dict(exc.fields or {})
+        if "business_key" in errors:  # the form's field of the generic start's business_key
+            errors["_business_key"] = errors.pop("business_key")
         message = None if errors else exc.message
         return _render_start(key, values=values, errors=errors, message=message, status=422)
     except Forbidden:

@@ -62,18 +62,23 @@ def _screen(category: str | None, amount: str, hit: screening.Hit | None = None)
 
 
 def _form_state() -> dict[str, Any]:
+    """The posted form, each value cut one character past the limit the service checks: a value
+    that is too long is refused by `handoff.requests` (as through the API), never cut to fit."""
     f = request.form
+    code = handoff.UNIT_CODE_MAX + 1
     return {
-        "department_code": f.get("department_code", ""),
-        "item_code": f.get("item_code", ""),
+        "department_code": f.get("department_code", "")[:code],
+        "item_code": f.get("item_code", "")[: handoff.ITEM_CODE_MAX + 1],
         "item_q": form_text("item_q", 100),
-        "title": f.get("title", "")[:400],
+        "title": f.get("title", "")[: handoff.MAX_TITLE + 1],
         "amount": f.get("amount", "")[:40],
         "due_date": f.get("due_date", "")[:20],
-        "description": f.get("description", "")[:20_000],
-        "legal_basis": f.get("legal_basis", "")[:1000],
-        "community_codes": [c[:64] for c in f.getlist("community_codes")][:2000],
-        "streets": [c[:64] for c in f.getlist("streets")][:100],
+        "description": f.get("description", "")[: handoff.MAX_DESCRIPTION + 1],
+        "legal_basis": f.get("legal_basis", "")[: handoff.MAX_LEGAL_BASIS + 1],
+        "community_codes": [c[:code] for c in f.getlist("community_codes")][
+            : handoff.MAX_COMMUNITIES + 1
+        ],
+        "streets": [c[:code] for c in f.getlist("streets")][:100],
     }
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from handoff import queries as handoff_queries
 from handoff.models import Agreement
 from workflows import attachments, definitions, queries, service
+from workflows.admin import USERNAME_MAX
 from workflows.errors import Conflict, EngineFailure, FormErrors, Invalid
 from workflows.models import ProcessDefinition, ProcessInstance, Task
 
@@ -225,7 +226,7 @@ def release(task_id: int):
 @bp.post("tasks/<int:task_id>/delegate")
 @signin.login_required
 def delegate(task_id: int):
-    username = form_text("username", 64)
+    username = form_text("username", USERNAME_MAX + 1)  # a longer one names nobody
     try:
         service.delegate_task(get_db(), task_id, signin.actor(), username)
     except Invalid as exc:

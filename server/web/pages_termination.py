@@ -17,6 +17,7 @@ from handoff import termination
 from handoff.money import fen_to_yuan
 from workflows import queries, starting
 from workflows.errors import Conflict, EngineFailure, FormErrors, Invalid, NotFound
+from workflows.forms import MAX_TEXT
 
 from .. import get_db
 from . import signin
@@ -70,7 +71,8 @@ def termination_form(instance_id: int):
 @bp.post("instances/<int:instance_id>/terminate")
 @signin.role_required("department")
 def termination_submit(instance_id: int):
-    values: dict[str, Any] = {name: form_text(name, 2000) for name in FIELDS}
+    # the start form's own limits apply (workflows.forms): one past the longest text it allows
+    values: dict[str, Any] = {name: form_text(name, MAX_TEXT + 1) for name in FIELDS}
     data = {"handoff_instance": instance_id, **{k: v for k, v in values.items() if v}}
     with get_db().read() as session:
         queries.instance_for(session, signin.actor(), instance_id)  # 404 outside the scope

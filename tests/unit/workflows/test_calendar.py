@@ -208,11 +208,11 @@ def test_the_library_years_are_imported_with_chinese_names(db):
         (
             {"holidays": [{"name": "", "start": "2027-01-01", "end": "2027-01-01"}]},
             "holidays.0.name",
-            "invalid_name",
+            "required",
         ),  # fmt: skip
         ({"holidays": []}, "holidays", "no_holidays"),
         ({"holidays": "元旦"}, "holidays", "invalid_list"),
-        ({"notice": "x" * 201}, "notice", "invalid_name"),
+        ({"notice": "x" * 201}, "notice", "too_long"),
     ],
 )
 def test_a_wrong_notice_is_refused_and_changes_nothing(db, actor, no_2027, change, field, reason):
