@@ -270,6 +270,14 @@ def test_guessing_across_names_slows_the_address_down(app, db):
     assert from_address(client, guesser, "street.hm", PASSWORD).status_code == 429
 
 
+def test_the_free_tries_are_configurable(app, db, monkeypatch):
+    monkeypatch.setenv("LOGIN_FREE_PER_NAME", "2")
+    client = app.test_client()
+    for attempt in range(2):
+        assert from_address(client, "203.0.113.12", "street.rg", f"w{attempt}").status_code == 401
+    assert from_address(client, "203.0.113.12", "street.rg", PASSWORD).status_code == 429
+
+
 def test_counts_are_forgotten_after_a_day(app, db):
     client = app.test_client()
     for attempt in range(throttle.PAIR_FREE - 1):

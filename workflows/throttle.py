@@ -14,6 +14,7 @@ other. A count is forgotten a day after its last wrong password.
 from __future__ import annotations
 
 import hashlib
+import os
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
@@ -23,8 +24,8 @@ from sqlalchemy.orm import Session
 
 from .models import LoginThrottle
 
-PAIR_FREE = 5
-ADDRESS_FREE = 20
+PAIR_FREE = 5  # LOGIN_FREE_PER_NAME
+ADDRESS_FREE = 20  # LOGIN_FREE_PER_ADDRESS (an office behind one NAT address may want more)
 FIRST_DELAY = timedelta(seconds=30)
 MAX_PAIR_DELAY = timedelta(minutes=15)
 MAX_ADDRESS_DELAY = timedelta(hours=1)
@@ -77,9 +78,19 @@ def failed(rows: list[LoginThrottle], now: datetime) -> None:
         row.failures += 1
         row.last_failure_at = now
         pair = row.key.startswith("p:")
-        free, cap = (PAIR_FREE, MAX_PAIR_DELAY) if pair else (ADDRESS_FREE, MAX_ADDRESS_DELAY)
+        if pair:
+            free, cap = _setting("LOGIN_FREE_PER_NAME", PAIR_FREE), MAX_PAIR_DELAY
+        else:
+            free, cap = _setting("LOGIN_FREE_PER_ADDRESS", ADDRESS_FREE), MAX_ADDRESS_DELAY
         if row.failures >= free:
             row.blocked_until = now + min(FIRST_DELAY * 2 ** min(row.failures - free, 20), cap)
+
+
+def _setting(name: str, default: int) -> int:
+    try:
+        return max(1, int(os.environ.get(name, default)))
+    except ValueError:
+        return default
 
 
 def succeeded(session: Session, rows: list[LoginThrottle]) -> None:
