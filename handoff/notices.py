@@ -21,14 +21,15 @@ OUTCOME_NAMES = {
     "blocked_forbidden_certificate": "禁止类证明事项拦截",
     "blocked_unfunded": "无经费拦截",
 }
-DECISION_NAMES = {"approve": "审核同意"}
+DECISION_NAMES = {"approve": "同意"}
 
 
-def _people(ctx: HookContext, *pairs: tuple[str, str]) -> list[int]:
-    """The active holders of each (role, scope key) of the instance, but not the actor."""
+def _people(ctx: HookContext, *roles: str) -> list[int]:
+    """The active holders of each role at the instance's org unit for it (its routing scope:
+    role -> org unit id), but not the actor."""
     users: list[int] = []
-    for role, scope_key in pairs:
-        users += service.holders(ctx.session, role, ctx.instance.scope.get(scope_key))
+    for role in roles:
+        users += service.holders(ctx.session, role, ctx.instance.scope.get(role))
     return [u for u in dict.fromkeys(users) if u != ctx.actor_id]
 
 
@@ -57,7 +58,7 @@ def review_decided(ctx: HookContext, task: Task, form_data: dict[str, Any]) -> N
             "decision": decision,
             "decision_name": f"{task.name}{DECISION_NAMES[decision]}",
         },
-        users=_people(ctx, ("department", "department")),
+        users=_people(ctx, "department"),
         units=[u for u in [ctx.instance.scope.get("department")] if u],
     )
 
@@ -69,7 +70,7 @@ def finished(ctx: HookContext) -> None:
         "request_decided",
         f"request_finished:{ctx.instance.id}",
         _common(ctx) | {"outcome": outcome, "outcome_name": OUTCOME_NAMES.get(outcome, outcome)},
-        users=_people(ctx, ("department", "department")),
+        users=_people(ctx, "department"),
         units=[u for u in [ctx.instance.scope.get("department")] if u],
     )
 
@@ -86,6 +87,6 @@ def money_confirmed(ctx: HookContext, task: Task, form_data: dict[str, Any]) -> 
             "voucher_no": form_data.get("voucher_no"),
             "transferred_on": form_data.get("transferred_on"),
         },
-        users=_people(ctx, ("department", "department"), ("committee", "community")),
-        units=[u for u in (scope.get("department"), scope.get("community")) if u],
+        users=_people(ctx, "department", "committee"),
+        units=[u for u in (scope.get("department"), scope.get("committee")) if u],
     )
