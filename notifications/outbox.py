@@ -35,4 +35,5 @@ def retry(session: Session, notification_id: int, *, actor_id: int | None) -> No
     row.status, row.attempts, row.next_attempt_at = "pending", 0, clock.now()
     audit.record(session, "notification.retried", actor_id=actor_id, notification_id=row.id)
     session.flush()
+    session.refresh(row, ["user", "webhook"])  # for answering after the session ends
     return row

@@ -75,7 +75,7 @@ def create(
     if format == "generic" and not secret:
         secret = secrets.token_urlsafe(32)
     hook = Webhook(
-        org_unit_id=unit.id,
+        org_unit=unit,
         url=url,
         format=format,
         secret=secret,
