@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import http.client
 import json
 import os
 import smtplib
@@ -151,7 +152,7 @@ def send_email(row: Notification, settings: Settings) -> None:
             if smtp.username:
                 client.login(smtp.username, smtp.password)
             refused = client.send_message(msg)
-    except (OSError, smtplib.SMTPException) as exc:
+    except (OSError, ValueError, smtplib.SMTPException) as exc:
         raise DeliveryError(f"SMTP: {type(exc).__name__}: {exc}"[:1000]) from exc
     if refused:
         raise DeliveryError(f"SMTP refused {sorted(refused)}"[:1000])
@@ -239,7 +240,7 @@ def send_webhook(row: Notification, hook: Webhook, settings: Settings) -> None:
             answer = response.read(65536)
     except urllib.error.HTTPError as exc:
         raise DeliveryError(f"HTTP {exc.code}") from exc
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, http.client.HTTPException) as exc:
         raise DeliveryError(f"{type(exc).__name__}: {exc}"[:1000]) from exc
     if hook.format in ("wecom", "dingtalk"):
         try:

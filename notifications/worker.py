@@ -92,6 +92,10 @@ def deliver_due(db: Database, settings: Settings | None = None, limit: int = 100
                 send(row, settings)
             except DeliveryError as exc:
                 _failed(row, str(exc), done)
+            except Exception as exc:
+                # an unforeseen error is this message's failure: counted and retried like any
+                # other, so one bad message can never stop the queue behind it
+                _failed(row, f"{type(exc).__name__}: {exc}", done)
             else:
                 row.status, row.sent_at, row.last_error = "sent", clock.now(), None
                 row.attempts += 1

@@ -180,3 +180,24 @@ def test_a_deleted_webhooks_messages_die(db, actor, http, settings, monkeypatch)
         webhooks.delete(s, hook_id, actor_id=None)
     assert deliver(db, settings).dead == 1
     assert rows(db, channel="webhook")[0].last_error == "the webhook was deleted"
+
+
+def test_an_unforeseen_error_is_one_messages_failure_not_the_queues(
+    db, actor, http, settings, monkeypatch
+):
+    register(db, "TB-RG", http.url("/rg"))
+    register(db, "TB-HM", http.url("/hm"))
+    launch(db, actor, ("TB-RG-01", "TB-HM-01"))
+    real = worker.send
+
+    def flaky(row, settings):
+        if row.webhook.org_unit.code == "TB-RG":
+            raise RuntimeError("a bug")
+        real(row, settings)
+
+    monkeypatch.setattr(worker, "send", flaky)
+    done = deliver(db, settings)
+    assert (done.sent, done.failed) == (1, 1)
+    assert [p.path for p in http.posts] == ["/hm"]
+    failed = [r for r in rows(db, channel="webhook") if r.status == "pending"]
+    assert [r.last_error for r in failed] == ["RuntimeError: a bug"]
