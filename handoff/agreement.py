@@ -13,7 +13,7 @@ from workflows import audit, clock, hooks
 from workflows.errors import Conflict
 from workflows.models import Task
 
-from . import rules, termination
+from . import notices, rules, termination
 from .models import Agreement, LedgerEntry, Signature
 from .money import fen_to_yuan, parse_yuan, yuan_to_fen
 
@@ -46,6 +46,12 @@ class HandoffHooks(hooks.ProcessHooks):
             _sign(ctx, task, form_data)
         elif task.key == "funding":
             _record_transfer(ctx, form_data)
+            notices.money_confirmed(ctx, task, form_data)
+        elif task.key in notices.REVIEWS:
+            notices.review_decided(ctx, task, form_data)
+
+    def instance_finished(self, ctx: hooks.HookContext) -> None:
+        notices.finished(ctx)
 
     def instance_cancelled(self, ctx: hooks.HookContext) -> None:
         agreement = ctx.session.scalar(

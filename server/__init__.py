@@ -11,6 +11,7 @@ from typing import Any
 from flask import Flask
 
 import handoff
+import notifications
 from workflows.db import Database
 
 from .config import Config
@@ -35,6 +36,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_COUNT"])
     handoff.register()  # the district's process plugins (explicit: nothing registers on import)
+    notifications.register()  # the outbox hears of every process's steps
     app.extensions["db"] = Database(app.config["DATABASE_URL"])
 
     from . import cli, errors, health, idempotency

@@ -1,4 +1,5 @@
-"""Command line: `flask --app server db upgrade | seed-demo | deploy-bpmn | timer-worker`."""
+"""Command line: `flask --app server db upgrade | seed-demo | deploy-bpmn | timer-worker |
+notify-worker`."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from handoff import demo
+from notifications import channels, scanners
+from notifications import worker as outbox_worker
 from workflows import consistency, migrate, recount, service
 
 from . import get_db
@@ -81,4 +84,35 @@ def register(app: Flask) -> None:
             if once:
                 return
             if not fired:
+                time.sleep(interval)
+
+    @app.cli.command("notify-worker")
+    @click.option("--interval", default=5.0, help="Seconds between polls.")
+    @click.option("--once", is_flag=True, help="Scan and deliver what is due now and exit.")
+    def notify_worker(interval: float, once: bool) -> None:
+        """Deliver the outbox (e-mail, webhooks) with retries, and tell about tasks due soon
+        or overdue; run as many of these as you like (SMTP_URL, MAIL_FROM, NOTIFY_*)."""
+        stopping = False
+
+        def stop(*_):
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        db = get_db()
+        settings = channels.Settings.from_env()
+        while not stopping:
+            told = scanners.scan(db)
+            done = outbox_worker.deliver_due(db, settings)
+            if told or done.total:
+                click.echo(
+                    f"told about {told} task(s); sent {done.sent}, failed {done.failed}, "
+                    f"dead {done.dead}"
+                )
+            for error in done.errors:
+                click.echo(error, err=True)
+            if once:
+                return
+            if not done.total:
                 time.sleep(interval)

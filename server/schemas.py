@@ -207,6 +207,7 @@ class UserOut(Schema):
     id = fields.Integer()
     username = fields.String()
     display_name = fields.String()
+    email = fields.String(allow_none=True)
     is_active = fields.Boolean()
     memberships = fields.List(fields.Nested(MembershipOut))
 
@@ -224,6 +225,7 @@ class UserCreate(Strict):
         required=True, validate=validate.Length(min=PASSWORD_LENGTH[0], max=PASSWORD_LENGTH[1])
     )
     memberships = fields.List(fields.Nested(MembershipIn), load_default=list)
+    email = fields.String(allow_none=True, validate=validate.Length(max=254))
 
 
 class UserPatch(Strict):
@@ -233,6 +235,11 @@ class UserPatch(Strict):
     )
     is_active = fields.Boolean()
     memberships = fields.List(fields.Nested(MembershipIn))
+    email = fields.String(
+        allow_none=True,
+        validate=validate.Length(max=254),
+        metadata={"description": "an address; null or empty for none"},
+    )
 
 
 class OrgUnitOut(Schema):
@@ -676,6 +683,93 @@ class DeployOut(DefinitionOut):
     created = fields.Boolean()
 
 
+# --- notifications --------------------------------------------------------------------------
+
+
+class NotificationQuery(PageQuery):
+    unread = fields.Boolean(metadata={"description": "true: only unread; false: only read"})
+
+
+class NotificationOut(Schema):
+    id = fields.Integer()
+    kind = fields.String(
+        metadata={
+            "description": "task_opened, due_soon, overdue, escalated, "
+            "request_decided, money_confirmed, test, or digest"
+        }
+    )
+    items = fields.List(fields.Dict(), metadata={"description": "what the message lists"})
+    created_at = LocalDateTime()
+    read_at = LocalDateTime(allow_none=True)
+    unread = computed(lambda n: n.read_at is None, "boolean")
+
+
+class ReadAllOut(Schema):
+    marked = fields.Integer()
+
+
+class SettingsOut(Schema):
+    email = fields.String(allow_none=True)
+    email_enabled = fields.Boolean(metadata={"description": "the user's choice"})
+    email_active = fields.Boolean(metadata={"description": "chosen and an address is set"})
+    inapp_enabled = fields.Boolean(metadata={"description": "always true"})
+
+
+class SettingsPatch(Strict):
+    email = fields.String(allow_none=True, validate=validate.Length(max=254))
+    email_enabled = fields.Boolean()
+
+
+class WebhookOut(Schema):
+    id = fields.Integer()
+    org_unit = computed(lambda w: w.org_unit.code)
+    org_unit_name = computed(lambda w: w.org_unit.name)
+    url = fields.String()
+    format = fields.String()
+    has_secret = computed(lambda w: bool(w.secret), "boolean")
+    created_at = LocalDateTime()
+
+
+class WebhookCreated(WebhookOut):
+    secret = fields.String(metadata={"description": "shown only in this answer"})
+
+
+class WebhookCreate(Strict):
+    org_unit = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    url = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    format = fields.String(
+        load_default="generic", validate=validate.OneOf(["generic", "wecom", "dingtalk"])
+    )
+    secret = fields.String(load_default="", validate=validate.Length(max=200))
+
+
+class WebhookQuery(PageQuery):
+    org_unit = fields.String(validate=validate.Length(min=1, max=64))
+
+
+class OutboxQuery(PageQuery):
+    status = fields.String(
+        load_default="dead", validate=validate.OneOf(["pending", "sent", "dead"])
+    )
+
+
+class OutboxOut(Schema):
+    id = fields.Integer()
+    channel = fields.String()
+    kind = fields.String()
+    status = fields.String()
+    attempts = fields.Integer()
+    address = fields.String(allow_none=True)
+    username = computed(lambda n: n.user.username if n.user else None, nullable=True)
+    webhook_id = fields.Integer(allow_none=True)
+    org_unit = computed(lambda n: n.webhook.org_unit.code if n.webhook else None, nullable=True)
+    items = fields.List(fields.Dict())
+    created_at = LocalDateTime()
+    next_attempt_at = LocalDateTime(allow_none=True)
+    sent_at = LocalDateTime(allow_none=True)
+    last_error = fields.String(allow_none=True)
+
+
 def page_schema(item: type[Schema], name: str) -> type[Schema]:
     return Schema.from_dict(
         {
@@ -696,3 +790,6 @@ CatalogPage = page_schema(CatalogItemOut, "CatalogPage")
 DefinitionPage = page_schema(DefinitionOut, "DefinitionPage")
 InstancePage = page_schema(InstanceListItem, "InstancePage")
 RolePage = page_schema(RoleOut, "RolePage")
+NotificationPage = page_schema(NotificationOut, "NotificationPage")
+WebhookPage = page_schema(WebhookOut, "WebhookPage")
+OutboxPage = page_schema(OutboxOut, "OutboxPage")

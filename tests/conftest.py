@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import create_engine, delete, select, text
 
 import handoff
+import notifications
 from handoff import demo
 from handoff.models import CatalogItem
 from workflows import calendar, calendar_admin, clock, migrate
@@ -22,6 +23,11 @@ from workflows.models import CalendarDay, CalendarYear, OrgUnit, User
 from workflows.service import Actor
 
 RUNTIME_TABLES = [
+    "notification_key",
+    "notification_scan",
+    "notification",
+    "notification_preference",
+    "webhook",
     "message_subscription",
     "provisional_timer",
     "handoff_termination",
@@ -45,6 +51,7 @@ BACKENDS = ["sqlite", "postgresql"]
 SEEDED_ROLES = ("department", "street_office", "district_reviewer", "committee", "finance", "admin")
 
 handoff.register()  # the district's process plugins, as the app factory does
+notifications.register()  # the outbox, likewise
 
 
 def _postgres_url() -> str | None:
@@ -108,6 +115,7 @@ def _empty_runtime_tables(db: Database) -> None:
         else:
             session.execute(text(f"TRUNCATE {', '.join(RUNTIME_TABLES)} RESTART IDENTITY CASCADE"))
         session.execute(text("UPDATE process_definition SET suspended = false"))
+        session.execute(text("UPDATE user_account SET email = NULL WHERE email IS NOT NULL"))
         keys = ", ".join(f"'{k}'" for k in SEEDED_ROLES)
         session.execute(text(f"DELETE FROM membership WHERE role NOT IN ({keys})"))
         session.execute(text(f"DELETE FROM role WHERE key NOT IN ({keys})"))

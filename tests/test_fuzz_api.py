@@ -95,6 +95,12 @@ ADMIN_ONLY = {
     ("post", "/api/v1/catalog/items"),
     ("patch", "/api/v1/catalog/items/{code}"),
     ("post", "/api/v1/process-definitions"),
+    ("get", "/api/v1/webhooks"),
+    ("post", "/api/v1/webhooks"),
+    ("delete", "/api/v1/webhooks/{webhook_id}"),
+    ("post", "/api/v1/webhooks/{webhook_id}/test"),
+    ("get", "/api/v1/outbox"),
+    ("post", "/api/v1/outbox/{notification_id}/retry"),
 }
 REFUSAL_EXAMPLES = 5
 

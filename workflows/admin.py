@@ -62,6 +62,12 @@ REASONS = frozenset(
         "role_unit_kind",
         "cycle",
         "self_deactivation",
+        "invalid_email",
+        # notifications: settings and webhooks
+        "email_required",
+        "invalid_url",
+        "invalid_format",
+        "invalid_secret",
         # the statutory calendar (workflows.calendar)
         "invalid_year",
         "invalid_date",
@@ -80,9 +86,15 @@ USERNAME = re.compile(rf"[A-Za-z0-9._-]{{2,{USERNAME_MAX}}}")
 UNIT_CODE = re.compile(rf"[A-Za-z0-9-]{{1,{UNIT_CODE_MAX}}}")
 DISPLAY_NAME_MAX = column_length(User.display_name)
 UNIT_NAME_MAX = column_length(OrgUnit.name)
+# one plain ASCII address, local@domain.tld: nothing a mail header could be split on (no
+# spaces, commas, angle brackets or control characters); the SMTP server judges the rest
+EMAIL = re.compile(
+    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,63}"
+)
+EMAIL_MAX = 254
 PASSWORD_LENGTH = (10, 200)
 UNIT_KINDS = tuple(SCOPE_KEYS)  # district, street, community, department, finance, access_office
-USER_CHANGES = ("display_name", "password", "is_active", "memberships")
+USER_CHANGES = ("display_name", "password", "is_active", "memberships", "email")
 UNIT_CHANGES = ("name", "parent")
 
 
@@ -203,6 +215,34 @@ def _check_password(problems: Problems, field: str, password: Any) -> None:
         )
 
 
+def clean_email(problems: Problems, field: str, value: Any) -> str | None:
+    """An e-mail address as stored: trimmed, None for none ("" or None clears it)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if (
+        not isinstance(value, str)
+        or len(value.strip()) > EMAIL_MAX
+        or not EMAIL.fullmatch(value.strip())
+    ):
+        problems.add(field, "invalid_email", "请填写有效的电子邮箱 a valid e-mail address")
+        return None
+    return value.strip()
+
+
+def set_email(session: Session, user: User, value: Any, *, actor_id: int | None) -> User:
+    """The user's e-mail address (None or "" removes it): the one write of it, for the admin
+    (`update_user`) and for the user's own settings page alike. Audited as `user.updated`."""
+    problems = Problems()
+    email = clean_email(problems, "email", value)
+    problems.refuse()
+    if email != user.email:
+        user.email = email
+        audit.record(
+            session, "user.updated", actor_id=actor_id, username=user.username, changed=["email"]
+        )
+    return user
+
+
 def _memberships(
     session: Session, pairs: Sequence[tuple[str, str]], *, one: bool = False
 ) -> list[Membership]:
@@ -254,9 +294,11 @@ def create_user(
     display_name: str,
     password: str,
     memberships: Sequence[tuple[str, str]] = (),
+    email: str | None = None,
     actor_id: int | None,
 ) -> User:
-    """A new user with (role, org unit code) memberships; audited as `user.created`."""
+    """A new user with (role, org unit code) memberships and, if given, an e-mail address;
+    audited as `user.created`."""
     problems = Problems()
     if not isinstance(username, str) or not USERNAME.fullmatch(username):
         problems.add(
@@ -267,11 +309,15 @@ def create_user(
         )
     problems.text("display_name", display_name, DISPLAY_NAME_MAX)
     _check_password(problems, "password", password)
+    address = clean_email(problems, "email", email)
     problems.refuse()
     if session.scalar(select(User.id).where(User.username == username)):
         raise Taken("username already exists", "username", "user_exists")
     user = User(
-        username=username, display_name=display_name.strip(), password_hash=hash_password(password)
+        username=username,
+        display_name=display_name.strip(),
+        password_hash=hash_password(password),
+        email=address,
     )
     user.memberships = _memberships(session, list(memberships))
     session.add(user)
@@ -301,8 +347,9 @@ def revoke_tokens(session: Session, user: User, actor_id: int | None) -> int:
 def update_user(
     session: Session, username: str, changes: Mapping[str, Any], *, actor_id: int | None
 ) -> User:
-    """Change a user: any of `display_name`, `password`, `is_active` (True / False) and
-    `memberships` ((role, org unit code) pairs that replace the user's).
+    """Change a user: any of `display_name`, `password`, `is_active` (True / False),
+    `email` (an address, or None / "" for none) and `memberships` ((role, org unit code) pairs
+    that replace the user's).
 
     A new password or a deactivation ends every API token of the user, so switching an account
     off and on again does not bring its old tokens back. Nobody deactivates their own account.
@@ -317,6 +364,7 @@ def update_user(
     active = changes.get("is_active")
     if "is_active" in changes and not isinstance(active, bool):
         problems.add("is_active", "invalid_flag", "应为 true 或 false must be true or false")
+    email = clean_email(problems, "email", changes["email"]) if "email" in changes else None
     problems.refuse()
     if active is False and user.id == actor_id:
         raise SelfDeactivation()
@@ -328,6 +376,8 @@ def update_user(
         user.display_name = changes["display_name"].strip()
     if "is_active" in changes:
         user.is_active = active
+    if "email" in changes:
+        user.email = email
     if "password" in changes:
         user.password_hash = hash_password(changes["password"])
     if "password" in changes or active is False:

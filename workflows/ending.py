@@ -56,6 +56,7 @@ def end_instance(
     instance.status, instance.outcome, instance.completed_at = "cancelled", outcome, now
     instance.next_timer_at = None
     ctx = hooks.HookContext(session, instance, engine.current_data(workflow), actor_id)
-    plugins.for_process(parsed.key).hooks.instance_cancelled(ctx)
+    for listener in plugins.hooks_for(parsed.key):
+        listener.instance_cancelled(ctx)
     projection.clear_subscriptions(session, instance)
     audit.record(session, action, actor_id=actor_id, outcome=outcome, reason=reason, **common)

@@ -2,6 +2,9 @@
 
 Hooks run inside the same transaction as the engine step that triggered them. They must not
 decide the flow; the BPMN does that.
+
+The same interface serves observers (`plugins.observe`): hooks that hear of every process's
+steps, after the process's own hooks, e.g. to tell people what happened.
 """
 
 from __future__ import annotations
@@ -28,6 +31,9 @@ class ProcessHooks:
 
     def task_opened(self, ctx: HookContext, task: Task) -> None:
         pass
+
+    def task_escalated(self, ctx: HookContext, task: Task) -> None:
+        """The task's overdue timer fired: it is escalated (`Task.escalation_unit_id`)."""
 
     def check_completion(
         self, ctx: HookContext, task: Task, form_data: dict[str, Any]

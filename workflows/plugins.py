@@ -14,6 +14,10 @@ deployed version of its processes, so deployment refuses a version whose task la
 the plugin's code reads (`field_needs`, checked by `workflows.validation`), and a version
 deployed before that check is refused at run time with a clear error (`unmet_fields`) rather
 than failing inside the rule.
+
+Observers are hooks that hear of the steps of every process, whatever its plugin, after the
+process's own hooks and in the same transaction (`observe("notifications", hooks)`); they are
+registered by name too, so that call may be repeated as well.
 """
 
 from __future__ import annotations
@@ -150,6 +154,7 @@ class Registry:
     def __init__(self) -> None:
         self._by_name: dict[str, ProcessPlugin] = {}
         self._by_key: dict[str, ProcessPlugin] = {}
+        self._observers: dict[str, ProcessHooks] = {}
         self._lock = threading.Lock()
         self.version = 0  # bumps on every change, for caches built from plugins
 
@@ -171,7 +176,21 @@ class Registry:
     def all(self) -> list[ProcessPlugin]:
         return list(self._by_name.values())
 
+    def observe(self, name: str, observer: ProcessHooks) -> None:
+        """Let `observer` hear of every process's steps (replacing one of the same name)."""
+        with self._lock:
+            self._observers = {**self._observers, name: observer}
+
+    def observers(self) -> list[ProcessHooks]:
+        return list(self._observers.values())
+
+    def hooks_for(self, key: str) -> list[ProcessHooks]:
+        """The process's own hooks, then every observer: who hears of a step, in order."""
+        return [self.for_process(key).hooks, *self._observers.values()]
+
 
 REGISTRY = Registry()
 register = REGISTRY.register
 for_process = REGISTRY.for_process
+observe = REGISTRY.observe
+hooks_for = REGISTRY.hooks_for

@@ -132,7 +132,8 @@ def run_step(
             f"cannot hold: {exc.orig})",
             instance_id=instance.id,
         ) from None
-    process_hooks = plugins.for_process(parsed.key).hooks
+    # the process's own hooks first, then the observers (plugins.observe)
+    listeners = plugins.hooks_for(parsed.key)
     common = {"instance_id": instance.id, "business_key": instance.business_key}
     for row in result.withdrawn:
         audit.record(
@@ -141,16 +142,20 @@ def run_step(
     for row in result.opened:
         audit.record(session, "task.created", task_id=row.id, key=row.key, role=row.role, **common)
         data = result.task_data.get(row.spiff_id, {})
-        process_hooks.task_opened(hooks.HookContext(session, instance, data, actor_id), row)
+        for listener in listeners:
+            listener.task_opened(hooks.HookContext(session, instance, data, actor_id), row)
     for row in result.escalated:
         audit.record(session, "task.escalated", task_id=row.id, key=row.key, **common)
+        for listener in listeners:
+            listener.task_escalated(hooks.HookContext(session, instance, {}, actor_id), row)
     if result.finished:
         audit.record(
             session, "instance.completed", actor_id=actor_id, outcome=instance.outcome, **common
         )
         last = workflow.last_task
         data = last.data if last is not None else {}
-        process_hooks.instance_finished(hooks.HookContext(session, instance, data, actor_id))
+        for listener in listeners:
+            listener.instance_finished(hooks.HookContext(session, instance, data, actor_id))
     return result
 
 
@@ -272,7 +277,8 @@ def complete_task(db: Database, task_id: int, actor: Actor, data: Any) -> dict[s
         )
         result = run_step(session, instance, workflow, parsed, actor.user_id, step)
         ctx = hooks.HookContext(session, instance, spiff_task.data, actor.user_id)
-        plugin.hooks.task_completed(ctx, task, cleaned)
+        for listener in plugins.hooks_for(parsed.key):
+            listener.task_completed(ctx, task, cleaned)
         return {
             "task_id": task.id,
             "instance_id": instance.id,

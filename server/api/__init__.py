@@ -15,6 +15,7 @@ from . import (
     definitions,
     instances,
     messages,
+    notifications,
     reports,
     requests,
     roles,
@@ -33,6 +34,7 @@ BLUEPRINTS = (
     calendar.blp,
     attachments.blp,
     reports.blp,
+    notifications.blp,
 )
 
 

@@ -173,6 +173,7 @@ def create_user(body):
             display_name=body["display_name"],
             password=body["password"],
             memberships=_pairs(body["memberships"]),
+            email=body.get("email"),
             actor_id=current_actor().user_id,
         )
 
@@ -183,7 +184,7 @@ def create_user(body):
 @admin_required
 def patch_user(body, username):
     """A new password or a deactivation ends every API token of the user; nobody deactivates
-    their own account (403)."""
+    their own account (403). `email`: where the user's notifications are mailed (null: none)."""
     changes = dict(body)
     if "memberships" in changes:
         changes["memberships"] = _pairs(changes["memberships"])

@@ -41,6 +41,8 @@ def register_web(app: Flask) -> None:
         pages_fanout,
         pages_finance,
         pages_instances,
+        pages_notifications,
+        pages_notify_admin,
         pages_processes,
         pages_reports,
         pages_requests,
@@ -103,6 +105,7 @@ def _context():
         "csrf_input": _csrf_input,
         "lang_url": _lang_url,
         "nav_counts": _nav_counts,
+        "nav_unread": _nav_unread,
     }
 
 
@@ -128,6 +131,12 @@ def _nav_counts() -> dict[str, int] | None:
         with get_db().read() as s:
             g.nav_counts = queries.inbox_counts(s, g.actor)
     return g.nav_counts
+
+
+def _nav_unread() -> int | None:
+    from .pages_notifications import unread_count
+
+    return unread_count()
 
 
 def _error_page(status: int, message: str = ""):

@@ -153,6 +153,19 @@ def admin_user_active(username: str):
     return redirect(url_for("web.admin_user", username=username))
 
 
+@bp.post("admin/users/<username>/email")
+@admin_only
+def admin_user_email(username: str):
+    changes = {"email": _field("email")}
+    try:
+        with get_db().write() as session:
+            admin.update_user(session, username, changes, actor_id=signin.actor().user_id)
+    except Invalid as exc:
+        return _render_user(username, *refusal(exc))
+    flash(t("common.saved"), "ok")
+    return redirect(url_for("web.admin_user", username=username))
+
+
 @bp.post("admin/users/<username>/memberships")
 @admin_only
 def admin_add_membership(username: str):

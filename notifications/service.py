@@ -1,0 +1,288 @@
+"""Enqueue notifications inside the caller's transaction, and turn them into outbox rows.
+
+`enqueue` only collects (in `session.info`); the rows are written by a `before_commit` listener
+on every Session, once per transaction. So:
+
+- the outbox rows commit with the state change that caused them, or not at all (a rolled-back
+  step leaves nothing to deliver);
+- everything one transaction has for one recipient on one channel becomes ONE message listing
+  the items (a digest): a request fanned out to 39 communities of 7 streets is one message per
+  street officer and channel and one webhook post per street unit, not 39 of each.
+
+Collecting until commit (rather than writing at the end of each engine step) is what makes the
+digest span a whole fan-out: `handoff.requests.create_request` runs one engine step per
+community in one transaction, and only the commit knows the last one has run.
+
+Every item has a key (`task_opened:17`); a key is enqueued once per recipient and channel
+(`NotificationKey`), so a step or a scan that runs again tells nobody twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from workflows import clock
+from workflows.models import Membership, Task, User
+from workflows.routing import ESCALATION_ROLE
+
+from .models import Notification, NotificationKey, NotificationPreference, Webhook
+
+PENDING = "notifications.pending"  # session.info: the items to write at commit
+HOLDERS = "notifications.holders"  # session.info: (role, unit) -> user ids, per transaction
+KINDS = (
+    "task_opened",
+    "due_soon",
+    "overdue",
+    "escalated",
+    "request_decided",
+    "money_confirmed",
+    "test",
+)
+CHUNK = 500  # keys per IN (...) when looking up what was enqueued before
+
+
+@dataclass(frozen=True)
+class Item:
+    kind: str
+    key: str
+    data: dict[str, Any]
+
+    def as_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "key": self.key, **self.data}
+
+
+@dataclass
+class _Entry:
+    item: Item
+    users: tuple[int, ...]
+    units: tuple[int, ...]
+    webhooks: tuple[int, ...] = ()
+
+
+@dataclass
+class _Message:
+    channel: str
+    user_id: int | None = None
+    webhook_id: int | None = None
+    org_unit_id: int | None = None
+    address: str | None = None
+    items: list[Item] = field(default_factory=list)
+
+
+def enqueue(
+    session: Session,
+    kind: str,
+    key: str,
+    data: dict[str, Any],
+    *,
+    users: Iterable[int] = (),
+    units: Iterable[int] = (),
+    webhooks: Iterable[int] = (),
+) -> None:
+    """Tell `users` (ids: in-app, and by e-mail if they chose it) and the webhooks registered
+    for the org units `units` (ids) about one event, in `session`'s transaction. `data` is
+    what the message shows (JSON: task_id, instance_id, title, task_name, due_at, …)."""
+    assert kind in KINDS, kind
+    install()
+    session.info.setdefault(PENDING, []).append(
+        _Entry(Item(kind, key, dict(data)), tuple(users), tuple(units), tuple(webhooks))
+    )
+
+
+def install() -> None:
+    """Listen to every Session's commits (idempotent). `notifications.register()` calls it;
+    `enqueue` does too, so an item is never collected without being written."""
+    if not event.contains(Session, "before_commit", _before_commit):
+        event.listen(Session, "before_commit", _before_commit)
+        event.listen(Session, "after_rollback", _after_rollback)
+
+
+def _before_commit(session: Session) -> None:
+    if session.info.get(PENDING):
+        flush_pending(session)
+
+
+def _after_rollback(session: Session) -> None:
+    # whatever was collected belongs to the transaction that did not happen
+    session.info.pop(PENDING, None)
+    session.info.pop(HOLDERS, None)
+
+
+# --- recipients -----------------------------------------------------------------------------
+
+
+def holders(session: Session, role: str, unit_id: int | None) -> list[int]:
+    """The active users holding `role` at the org unit (cached for the transaction: a fan-out
+    asks for the same street office many times)."""
+    if unit_id is None:
+        return []
+    cache = session.info.setdefault(HOLDERS, {})
+    if (role, unit_id) not in cache:
+        cache[(role, unit_id)] = list(
+            session.scalars(
+                select(Membership.user_id)
+                .join(User, User.id == Membership.user_id)
+                .where(
+                    Membership.role == role,
+                    Membership.org_unit_id == unit_id,
+                    User.is_active.is_(True),
+                )
+                .order_by(Membership.user_id)
+            )
+        )
+    return cache[(role, unit_id)]
+
+
+def task_recipients(session: Session, task: Task) -> list[int]:
+    """Whose inbox the task is in: its assignee if it has one, else every active holder of its
+    role at its org unit; an escalated task also the district reviewers it is escalated to."""
+    users = (
+        [task.assignee_id]
+        if task.assignee_id is not None
+        else holders(session, task.role, task.org_unit_id)
+    )
+    if task.escalated_at is not None:
+        users += holders(session, ESCALATION_ROLE, task.escalation_unit_id)
+    return list(dict.fromkeys(users))
+
+
+def task_data(task: Task) -> dict[str, Any]:
+    return {
+        "task_id": task.id,
+        "instance_id": task.instance_id,
+        "task_key": task.key,
+        "task_name": task.name,
+        "title": task.title,
+        "business_key": task.business_key,
+        "due_at": task.due_at.isoformat() if task.due_at else None,
+    }
+
+
+# --- writing the outbox ---------------------------------------------------------------------
+
+
+def flush_pending(session: Session) -> int:
+    """Write what was collected in this transaction as outbox rows; the number written.
+
+    Called at commit; the worker's scanners call it themselves to catch a race with another
+    worker (an IntegrityError on `notification_key`) before their commit."""
+    entries: list[_Entry] = session.info.pop(PENDING, None) or []
+    if not entries:
+        return 0
+    now = clock.now()
+    messages = _messages(session, entries)
+    seen = _enqueued_before(session, {e.item.key for e in entries})
+    rows: list[tuple[Notification, str, list[Item]]] = []
+    for (channel, recipient), message in messages.items():
+        items = []
+        for item in message.items:
+            if (item.key, recipient, channel) not in seen:
+                seen.add((item.key, recipient, channel))
+                items.append(item)
+        if not items:
+            continue
+        kinds = {item.kind for item in items}
+        row = Notification(
+            channel=channel,
+            user_id=message.user_id,
+            webhook_id=message.webhook_id,
+            org_unit_id=message.org_unit_id,
+            address=message.address,
+            kind=kinds.pop() if len(kinds) == 1 else "digest",
+            items=[item.as_json() for item in items],
+            # an in-app message is delivered by being written
+            status="sent" if channel == "inapp" else "pending",
+            sent_at=now if channel == "inapp" else None,
+            next_attempt_at=None if channel == "inapp" else now,
+            attempts=0,
+            created_at=now,
+        )
+        session.add(row)
+        rows.append((row, recipient, items))
+    if not rows:
+        return 0
+    session.flush()
+    session.add_all(
+        NotificationKey(
+            key=item.key, recipient=recipient, channel=row.channel, notification_id=row.id
+        )
+        for row, recipient, items in rows
+        for item in items
+    )
+    session.flush()
+    return len(rows)
+
+
+def _messages(session: Session, entries: list[_Entry]) -> dict[tuple[str, str], _Message]:
+    """(channel, recipient) -> the message it gets, items in the order they were enqueued."""
+    user_ids = {u for e in entries for u in e.users}
+    users = {
+        u.id: u
+        for u in session.scalars(
+            select(User).where(User.id.in_(user_ids), User.is_active.is_(True))
+        )
+    }
+    email_off = set(
+        session.scalars(
+            select(NotificationPreference.user_id).where(
+                NotificationPreference.user_id.in_(user_ids),
+                NotificationPreference.email_enabled.is_(False),
+            )
+        )
+    )
+    unit_ids = {u for e in entries for u in e.units}
+    hook_ids = {w for e in entries for w in e.webhooks}
+    hooks: dict[int, list[Webhook]] = {}
+    by_id: dict[int, Webhook] = {}
+    if unit_ids or hook_ids:
+        for hook in session.scalars(
+            select(Webhook)
+            .where(Webhook.org_unit_id.in_(unit_ids) | Webhook.id.in_(hook_ids))
+            .order_by(Webhook.id)
+        ):
+            hooks.setdefault(hook.org_unit_id, []).append(hook)
+            by_id[hook.id] = hook
+
+    out: dict[tuple[str, str], _Message] = {}
+
+    def add(channel: str, recipient: str, item: Item, **where: Any) -> None:
+        message = out.setdefault((channel, recipient), _Message(channel=channel, **where))
+        message.items.append(item)
+
+    for entry in entries:
+        for user_id in dict.fromkeys(entry.users):
+            user = users.get(user_id)
+            if user is None:
+                continue
+            add("inapp", f"u:{user_id}", entry.item, user_id=user_id)
+            if user.email and user_id not in email_off:
+                add("email", f"u:{user_id}", entry.item, user_id=user_id, address=user.email)
+        targets = [h for unit in dict.fromkeys(entry.units) for h in hooks.get(unit, [])]
+        targets += [by_id[w] for w in entry.webhooks if w in by_id]
+        for hook in dict.fromkeys(targets):
+            add(
+                "webhook",
+                f"w:{hook.id}",
+                entry.item,
+                webhook_id=hook.id,
+                org_unit_id=hook.org_unit_id,
+            )
+    return out
+
+
+def _enqueued_before(session: Session, keys: set[str]) -> set[tuple[str, str, str]]:
+    found: set[tuple[str, str, str]] = set()
+    ordered = sorted(keys)
+    for i in range(0, len(ordered), CHUNK):
+        rows = session.execute(
+            select(NotificationKey.key, NotificationKey.recipient, NotificationKey.channel).where(
+                NotificationKey.key.in_(ordered[i : i + CHUNK])
+            )
+        )
+        found.update((key, recipient, channel) for key, recipient, channel in rows)
+    return found
