@@ -24,8 +24,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.json.ensure_ascii = False
     app.json.sort_keys = False
 
-    from . import security
+    from . import logs, security
 
+    logs.install(app)  # first: the request id and the clock start before any other hook
     security.check_production_settings(app)
     if app.config["PROXY_COUNT"] > 0:
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -34,10 +35,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     handoff.register()  # the district's process plugins (explicit: nothing registers on import)
     app.extensions["db"] = Database(app.config["DATABASE_URL"])
 
-    from . import cli, errors, health, idempotency
+    from . import cli, errors, health, idempotency, metrics
     from .api import register_api
 
     app.register_blueprint(health.bp)
+    metrics.install(app)
     register_api(app)
     idempotency.install(app)
     errors.register(app)  # after the API, so these handlers replace flask-smorest's
