@@ -5,7 +5,7 @@ from alembic import context
 from handoff import models as handoff_models  # noqa: F401  (the handoff's tables, likewise)
 from notifications import models as notification_models  # noqa: F401  (the outbox's tables)
 from server.config import DEFAULT_SQLITE_PATH
-from workflows import models  # noqa: F401  (registers the tables on Base.metadata)
+from workflows import heartbeat, models  # noqa: F401  (registers the tables on Base.metadata)
 from workflows.db import Base, default_url, make_engine, normalise_url
 
 config = context.config

@@ -28,8 +28,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.json.ensure_ascii = False
     app.json.sort_keys = False
 
-    from . import security
+    from . import logs, security
 
+    logs.install(app)  # first: the request id and the clock start before any other hook
     security.check_production_settings(app)
     if app.config["PROXY_COUNT"] > 0:
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -39,10 +40,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     notifications.register()  # the outbox hears of every process's steps
     app.extensions["db"] = Database(app.config["DATABASE_URL"])
 
-    from . import cli, errors, health, idempotency
+    from . import cli, errors, health, idempotency, metrics
     from .api import register_api
 
     app.register_blueprint(health.bp)
+    metrics.install(app)
     register_api(app)
     idempotency.install(app)
     errors.register(app)  # after the API, so these handlers replace flask-smorest's

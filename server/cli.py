@@ -13,7 +13,7 @@ from flask.cli import AppGroup
 from handoff import demo
 from notifications import channels, scanners
 from notifications import worker as outbox_worker
-from workflows import consistency, migrate, recount, service
+from workflows import consistency, heartbeat, migrate, recount, service
 
 from . import get_db
 
@@ -62,7 +62,8 @@ def register(app: Flask) -> None:
     @app.cli.command("timer-worker")
     @click.option("--interval", default=5.0, help="Seconds between polls.")
     @click.option("--once", is_flag=True, help="Fire what is due now and exit.")
-    def timer_worker(interval: float, once: bool) -> None:
+    @click.option("--name", default=None, help="Heartbeat name (default host:pid, host:once).")
+    def timer_worker(interval: float, once: bool, name: str | None) -> None:
         """Fire due BPMN timers (and count provisional due dates again once their year's
         calendar is entered); run as many of these as you like."""
         stopping = False
@@ -74,7 +75,11 @@ def register(app: Flask) -> None:
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         db = get_db()
+        name = name or heartbeat.default_name(once)
+        started = heartbeat.wall_now()
+        heartbeat.prune(db)
         while not stopping:
+            heartbeat.beat(db, name, "timer", started)  # /metrics: seconds since the last beat
             # due dates counted provisionally by a worker whose calendar had not yet seen a
             # newly entered year are counted again before anything fires
             recount.sweep(db)
@@ -82,9 +87,10 @@ def register(app: Flask) -> None:
             if fired:
                 click.echo(f"fired {fired} timer(s)")
             if once:
-                return
+                return  # the beat stays: a cron-driven worker is watched by its age
             if not fired:
                 time.sleep(interval)
+        heartbeat.forget(db, name)  # stopped on purpose: not a dead worker
 
     @app.cli.command("notify-worker")
     @click.option("--interval", default=5.0, help="Seconds between polls.")

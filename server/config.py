@@ -36,6 +36,23 @@ def _int(name: str, default: int) -> int:
         raise UnsafeConfiguration(f"{name} must be a whole number") from None
 
 
+def _log_format() -> str:
+    default = "json" if environment() == "production" else "text"
+    value = os.environ.get("LOG_FORMAT", default).strip().lower()
+    if value not in ("json", "text"):
+        raise UnsafeConfiguration(f"LOG_FORMAT must be json or text, not {value[:40]!r}")
+    return value
+
+
+def _log_level() -> str:
+    value = os.environ.get("LOG_LEVEL", "INFO").strip().upper()
+    if value not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise UnsafeConfiguration(
+            f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {value[:40]!r}"
+        )
+    return value
+
+
 @dataclass
 class Config:
     DATABASE_URL: str = field(default_factory=lambda: default_url(DEFAULT_SQLITE_PATH))
@@ -46,6 +63,12 @@ class Config:
     # reverse proxies in front of the service whose X-Forwarded-For is trusted (the client
     # address is what sign-in throttling counts by; 0: the connection's own address)
     PROXY_COUNT: int = field(default_factory=lambda: _int("PROXY_COUNT", 0))
+    # logs (server.logs): one JSON object a line in production, readable text in development
+    LOG_FORMAT: str = field(default_factory=_log_format)
+    LOG_LEVEL: str = field(default_factory=_log_level)
+    # /metrics (server.metrics_access): unset METRICS_ALLOW means loopback only; "" means none
+    METRICS_ALLOW: str | None = field(default_factory=lambda: os.environ.get("METRICS_ALLOW"))
+    METRICS_TOKEN: str = field(default_factory=lambda: os.environ.get("METRICS_TOKEN", ""))
     MAX_CONTENT_LENGTH: int = 2 * 1024 * 1024
     SESSION_COOKIE_HTTPONLY: bool = True
     SESSION_COOKIE_SAMESITE: str = "Lax"

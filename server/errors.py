@@ -1,4 +1,5 @@
-"""JSON errors for the API: {"error": {"code", "message", "fields"?}}; bad input is never a 500."""
+"""JSON errors for the API: {"error": {"code", "message", "fields"?, "request_id"}}; bad input is
+never a 500."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ from workflows.errors import (
     WorkflowError,
 )
 
+from . import logs
+
 log = logging.getLogger(__name__)
 
 STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409, Invalid: 422, EngineFailure: 409}
@@ -36,6 +39,7 @@ def error_response(status: int, code: str, message: str, fields=None, **extra):
     if fields:
         body["fields"] = fields
     body.update(extra)
+    body["request_id"] = logs.request_id()  # the X-Request-Id header's, to quote to support
     return jsonify(error=body), status
 
 

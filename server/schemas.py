@@ -137,6 +137,9 @@ class ErrorBody(Strict):
         fields.Nested(ProblemOut),
         metadata={"description": "invalid_bpmn: every problem of the file, each on its element"},
     )
+    request_id = fields.String(
+        required=True, metadata={"description": "this request's id, as in the X-Request-Id header"}
+    )
 
 
 class ErrorSchema(Strict):

@@ -46,6 +46,7 @@ RUNTIME_TABLES = [
     "handoff_request",
     "api_token",
     "login_throttle",
+    "worker_heartbeat",
 ]
 BACKENDS = ["sqlite", "postgresql"]
 SEEDED_ROLES = ("department", "street_office", "district_reviewer", "committee", "finance", "admin")

@@ -409,7 +409,8 @@ def _error(response, status: int, code: str | None = None) -> dict:
     assert response.status_code == status, (response.status_code, response.text[:500])
     assert response.headers["Content-Type"].startswith("application/json")
     error = response.json()["error"]
-    assert set(error) <= {"code", "message", "fields", "problems"} and error["message"]
+    assert set(error) <= {"code", "message", "fields", "problems", "request_id"}
+    assert error["message"] and error["request_id"] == response.headers["X-Request-Id"]
     for problem in error.get("problems", ()):  # invalid_bpmn: each problem on its element
         assert set(problem) == {"element", "message", "message_en"} and problem["message"]
     if code is not None:
@@ -630,8 +631,8 @@ def test_the_error_schema_is_documented(world):
     error = spec["components"]["schemas"]["Error"]
     assert error["required"] == ["error"]
     body = spec["components"]["schemas"]["ErrorBody"]
-    assert set(body["properties"]) == {"code", "message", "fields", "problems"}
-    assert set(body["required"]) == {"code", "message"}
+    assert set(body["properties"]) == {"code", "message", "fields", "problems", "request_id"}
+    assert set(body["required"]) == {"code", "message", "request_id"}
     complete = spec["paths"]["/api/v1/tasks/{task_id}/complete"]["post"]["responses"]
     assert {"200", "400", "401", "403", "404", "409", "413", "422"} <= set(complete)
     assert "default" not in complete

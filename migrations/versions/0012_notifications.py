@@ -2,7 +2,7 @@
 marks; users get an e-mail address
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 
 Messages are written in the transaction of the state change that causes them and delivered by
 `flask notify-worker` (notifications/). `notification_key` holds each item's key once per
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

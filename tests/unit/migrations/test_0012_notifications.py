@@ -1,5 +1,5 @@
 """Migration 0012 adds the outbox, webhooks, preferences and scan marks and the users' e-mail
-address; it upgrades from empty and from 0010 and downgrades again, on both databases."""
+address; it upgrades from empty and from 0011 and downgrades again, on both databases."""
 
 from __future__ import annotations
 
@@ -43,13 +43,13 @@ def _schema(url: str) -> tuple[set[str], set[str]]:
 
 
 def test_0012_up_and_down(fresh_database):
-    migrate.upgrade(fresh_database, "0010")
+    migrate.upgrade(fresh_database, "0011")
     columns, tables = _schema(fresh_database)
     assert "email" not in columns and not TABLES & tables
     migrate.upgrade(fresh_database, "0012")
     columns, tables = _schema(fresh_database)
     assert "email" in columns and TABLES <= tables
-    command.downgrade(migrate.alembic_config(fresh_database), "0010")
+    command.downgrade(migrate.alembic_config(fresh_database), "0011")
     columns, tables = _schema(fresh_database)
     assert "email" not in columns and not TABLES & tables
     migrate.upgrade(fresh_database)  # and to head again, from empty tables
