@@ -5,25 +5,12 @@ databases."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-import pytest
 from sqlalchemy import create_engine, text
 
 from handoff import demo
-from tests.conftest import _fresh_postgres_database, _postgres_url
 from workflows import migrate
 from workflows.db import normalise_url
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def fresh_database(request, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
-    base = _postgres_url()
-    if not base:
-        pytest.skip("no PostgreSQL (run scripts/test)")
-    return _fresh_postgres_database(base)
 
 
 def _terms(conn) -> list[tuple[tuple[str, str], list[str]]]:

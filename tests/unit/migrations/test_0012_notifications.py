@@ -3,13 +3,9 @@ address; it upgrades from empty and from 0011 and downgrades again, on both data
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
 from alembic import command
 from sqlalchemy import create_engine, inspect
 
-from tests.conftest import _fresh_postgres_database, _postgres_url
 from workflows import migrate
 from workflows.db import normalise_url
 
@@ -20,16 +16,6 @@ TABLES = {
     "notification_scan",
     "webhook",
 }
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def fresh_database(request, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
-    base = _postgres_url()
-    if not base:
-        pytest.skip("no PostgreSQL (run scripts/test)")
-    return _fresh_postgres_database(base)
 
 
 def _schema(url: str) -> tuple[set[str], set[str]]:
