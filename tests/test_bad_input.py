@@ -25,6 +25,8 @@ from sqlalchemy import func, select
 from handoff import demo
 from handoff import requests as handoff
 from handoff.models import CatalogItem, Request
+from notifications import webhooks
+from notifications.models import Notification
 from server import create_app
 from server.web import i18n
 from workflows import definitions, inputs, migrate, service
@@ -500,14 +502,19 @@ def _crawl(app, database) -> list[tuple[str, str, dict[str, str], bool]]:
     deploy_mini(database, MINI.replace('name="Mini review"', 'name="Mini review 2"'))
     with database.write() as s:
         definitions.set_suspended(s, s.merge(first), True)
+    # a webhook and a dead letter, so the admin's delete, test and retry forms show
+    with database.write() as s:
+        hook = webhooks.create(s, org_unit="TB-RG", url="https://example.org/h", actor_id=None)
+        s.add(Notification(channel="webhook", webhook_id=hook.id, kind="test", status="dead"))
     pages = {
         "dept.mz": ["/requests/new", f"/instances/{instance_id}", f"/requests/{request_id}",
                     "/processes/catalog_review/start", f"/instances/{signed}/terminate"],
-        "street.rg": [f"/tasks/{t}" for t in tasks] + ["/processes/emergency/start", "/inbox"],
+        "street.rg": [f"/tasks/{t}" for t in tasks]
+        + ["/processes/emergency/start", "/inbox", "/messages", "/settings"],
         "admin": ["/admin/users", "/admin/users/committee.rg05", "/admin/org-units",
                   "/admin/org-units/TB-RG-05", "/admin/catalog", "/admin/catalog/A02",
                   "/admin/processes", "/admin/roles", "/admin/calendar",
-                  "/processes/mini", "/processes/handoff"],
+                  "/processes/mini", "/processes/handoff", "/admin/webhooks", "/admin/outbox"],
         "anonymous": ["/login"],
     }  # fmt: skip
     found = []

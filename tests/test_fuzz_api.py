@@ -971,6 +971,21 @@ def _bodies(world: World) -> list[tuple[str, str, str, str, dict]]:
         ("post", "/messages", "/messages", "admin", message),
         ("post", "/roles", "/roles", "admin", role),
         ("put", "/calendar/years/{year}", "/calendar/years/2031", "admin", year),
+        (
+            "post",
+            "/requests/{request_id}/withdraw",
+            f"/requests/{made['id']}/withdraw",
+            "department",
+            {"instance_ids": [instance], "reason": "测试"},
+        ),
+        ("patch", "/me/settings", "/me/settings", "street", {"email": "rg@example.org"}),
+        (
+            "post",
+            "/webhooks",
+            "/webhooks",
+            "admin",
+            {"org_unit": "TB-RG", "url": "https://example.org/hook", "format": "generic"},
+        ),
     ]
 
 
