@@ -9,22 +9,12 @@ from flask import Response, flash, redirect, request, url_for
 
 from handoff import fanout
 from handoff import queries as handoff_queries
-from workflows import clock, queries, service
-from workflows.errors import Conflict
+from workflows import clock, queries
 
 from .. import get_db, sheets
 from . import fmt, signin
 from .blueprint import bp, form_text
 from .i18n import t
-
-
-def may_withdraw(actor, instance) -> bool:
-    if instance.status != "running":
-        return False
-    try:
-        return service.cancel_allowed(instance, actor)
-    except Conflict:  # signed: terminated instead
-        return False
 
 
 @bp.post("requests/<int:request_id>/withdraw")

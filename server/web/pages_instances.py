@@ -135,7 +135,7 @@ def _start_pairs(session, instance: ProcessInstance, data: dict[str, Any]):
     return formview.pairs(form, given, formview.unit_labels(session, given))
 
 
-def _may_cancel(actor, instance: ProcessInstance) -> bool:
+def may_cancel(actor, instance: ProcessInstance) -> bool:
     if instance.status != "running":
         return False
     try:
@@ -174,7 +174,7 @@ def instance_page(instance_id: int):
             ),
             ledger=detail["ledger"],
             agreement=detail["agreement"],
-            may_cancel=_may_cancel(actor, instance),
+            may_cancel=may_cancel(actor, instance),
             termination=detail["termination"],
             may_terminate=termination.may_request(session, actor, instance),
         )

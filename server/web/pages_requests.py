@@ -25,8 +25,7 @@ from .. import get_db
 from . import signin
 from .blueprint import PER_PAGE, bp, form_text, int_arg, pager
 from .i18n import t
-from .pages_fanout import may_withdraw
-from .pages_instances import diagram_markup, task_names, timeline
+from .pages_instances import diagram_markup, may_cancel, task_names, timeline
 
 log = logging.getLogger(__name__)
 FUNDED = set(handoff_rules.FUNDED_CATEGORIES)
@@ -302,7 +301,7 @@ def request_page(request_id: int):
             diagram=diagram_markup(chosen, chosen_detail["states"], chosen_detail["taken"]),
             open_tasks=open_tasks,
             glance=glance,
-            may_withdraw={i.id for i in instances if may_withdraw(actor, i)},
+            may_withdraw={i.id for i in instances if may_cancel(actor, i)},
             ledgers=ledgers,
             totals=_money_total(list(ledgers.values())),
             may_terminate=termination.may_request(session, actor, chosen),
