@@ -122,8 +122,15 @@ def _lang_url(code: str) -> str:
     return request.path + "?lang=" + code
 
 
+def database_down() -> bool:
+    """True once this request has seen the database fail: the error page must not ask it
+    again for the menu's counts (a second failure inside the error handler escapes Flask and
+    the client gets the WSGI server's bare 500)."""
+    return bool(g.get("database_down"))
+
+
 def _nav_counts() -> dict[str, int] | None:
-    if g.get("actor") is None:
+    if g.get("actor") is None or database_down():
         return None
     if "nav_counts" not in g:
         from .. import get_db
@@ -178,7 +185,7 @@ def _database_error(exc: SQLAlchemyError):
     if not db.unavailable(exc):
         return _unexpected(exc)
     log.warning("database unavailable on a page: %s", exc.__class__.__name__)
-    g.nav_counts = None  # the menu's counts would ask the database again
+    g.database_down = True  # the menu's counts and unread badge would ask it again
     body, status = _error_page(503, i18n.t("error.unavailable_text"))
     return body, status, {"Retry-After": str(RETRY_AFTER_SECONDS)}
 

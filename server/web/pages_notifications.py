@@ -41,7 +41,9 @@ def unread_count() -> int | None:
     """The nav's unread badge: one COUNT per page view (None when signed out)."""
     from flask import g
 
-    if g.get("actor") is None:
+    from . import database_down
+
+    if g.get("actor") is None or database_down():
         return None
     if "nav_unread" not in g:
         with get_db().read() as session:
