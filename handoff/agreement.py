@@ -13,7 +13,7 @@ from workflows import audit, clock, hooks
 from workflows.errors import Conflict
 from workflows.models import Task
 
-from . import notices, rules, termination
+from . import instalments, negotiation, notices, rules, termination
 from .models import Agreement, LedgerEntry, Signature
 from .money import fen_to_yuan, parse_yuan, yuan_to_fen
 
@@ -44,13 +44,21 @@ class HandoffHooks(hooks.ProcessHooks):
     def task_completed(self, ctx: hooks.HookContext, task: Task, form_data: dict[str, Any]) -> None:
         if task.key in SIGN_TASKS:
             _sign(ctx, task, form_data)
-        elif task.key == "funding":
-            _record_transfer(ctx, form_data)
+        elif task.key == "consider_counter":
+            negotiation.record(ctx, task, form_data)
+        elif task.key in instalments.FUNDING_TASKS:
+            _record_transfer(ctx, task, form_data)
             notices.money_confirmed(ctx, task, form_data)
         elif task.key in notices.REVIEWS:
             notices.review_decided(ctx, task, form_data)
 
     def instance_finished(self, ctx: hooks.HookContext) -> None:
+        if ctx.instance.outcome == "withdrawn":  # by the department, in negotiation
+            agreement = ctx.session.scalar(
+                select(Agreement).where(Agreement.instance_id == ctx.instance.id)
+            )
+            if agreement is not None and agreement.status == "draft":
+                agreement.status = "withdrawn"
         notices.finished(ctx)
 
     def instance_cancelled(self, ctx: hooks.HookContext) -> None:
@@ -66,35 +74,30 @@ def agreement_number(data: Mapping[str, Any]) -> str:
     return f"XY-{str(data['request_no']).removeprefix('REQ-')}-{community}"
 
 
+# what negotiation may change: a draft whose terms differ from the instance's is redrafted
+NEGOTIATED = ("amount", "deadline", "conditions", "payment_plan")
+
+
 def draft_agreement(
     session: Session, instance_id: int, data: Mapping[str, Any], actor_id
 ) -> Agreement:
+    """The handoff's agreement as its terms now stand: drafted when signing first starts, and
+    drafted again (a new version, every signature given so far void) when negotiation changed
+    the terms."""
+    content = _content(data)
     existing = session.scalar(select(Agreement).where(Agreement.instance_id == instance_id))
     if existing is not None:
+        if existing.status == "draft" and any(
+            existing.content.get(k) != content.get(k) for k in NEGOTIATED
+        ):
+            _redraft(session, existing, content, int(data["amount_fen"]), actor_id)
         return existing
-    content = {
-        "title": "社区工作事项委托协议",
-        "parties": {
-            "department": {"code": data["department"], "name": data.get("department_name", "")},
-            "street_office": {"code": data["street"], "name": data.get("street_name", "")},
-            "committee": {"code": data["community"], "name": data.get("community_name", "")},
-        },
-        "work": {
-            "title": data["title"],
-            "description": data.get("description", ""),
-            "item_code": data.get("item_code", ""),
-            "item_name": data.get("item_name", ""),
-        },
-        "authority": data.get("legal_basis", ""),
-        "deadline": data.get("due_date", ""),
-        "amount": data["amount"],
-        "request_no": data["request_no"],
-    }
     agreement = Agreement(
         instance_id=instance_id,
         number=agreement_number(data),
         status="draft",
-        content=content,
+        version=1,
+        content={**content, "version": 1},
         amount_fen=int(data["amount_fen"]),
         created_at=clock.now(),
     )
@@ -111,10 +114,58 @@ def draft_agreement(
     return agreement
 
 
+def _redraft(session: Session, agreement: Agreement, content: dict, amount_fen: int, actor_id):
+    void = list(agreement.signatures)
+    for signature in void:
+        session.delete(signature)
+    agreement.version += 1
+    agreement.content = {**content, "version": agreement.version}
+    agreement.amount_fen = amount_fen
+    session.flush()
+    audit.record(
+        session,
+        "agreement.redrafted",
+        actor_id=actor_id,
+        instance_id=agreement.instance_id,
+        number=agreement.number,
+        version=agreement.version,
+        amount=fen_to_yuan(amount_fen),
+        signatures_void=len(void),
+    )
+
+
+def _content(data: Mapping[str, Any]) -> dict[str, Any]:
+    plan = data.get("payment_plan")
+    return {
+        "title": "社区工作事项委托协议",
+        "parties": {
+            "department": {"code": data["department"], "name": data.get("department_name", "")},
+            "street_office": {"code": data["street"], "name": data.get("street_name", "")},
+            "committee": {"code": data["community"], "name": data.get("community_name", "")},
+        },
+        "work": {
+            "title": data["title"],
+            "description": data.get("description", ""),
+            "item_code": data.get("item_code", ""),
+            "item_name": data.get("item_name", ""),
+        },
+        "authority": data.get("legal_basis", ""),
+        "deadline": data.get("due_date", ""),
+        "amount": data["amount"],
+        "conditions": data.get("conditions", ""),
+        # instances started before payment plans pay everything on signing
+        "payment_plan": plan if plan is not None else instalments.single(int(data["amount_fen"])),
+        "request_no": data["request_no"],
+    }
+
+
 def _sign(ctx: hooks.HookContext, task: Task, form_data: dict[str, Any]) -> None:
     session, instance = ctx.session, ctx.instance
     agreement = session.scalar(select(Agreement).where(Agreement.instance_id == instance.id))
     party = SIGN_TASKS[task.key]
+    if form_data["decision"] == "counter":  # no signature: the terms are negotiated first
+        negotiation.record(ctx, task, form_data)
+        return
     session.add(
         Signature(
             agreement_id=agreement.id,
@@ -158,9 +209,10 @@ def _sign(ctx: hooks.HookContext, task: Task, form_data: dict[str, Any]) -> None
             )
 
 
-def _record_transfer(ctx: hooks.HookContext, form_data: dict[str, Any]) -> None:
+def _record_transfer(ctx: hooks.HookContext, task: Task, form_data: dict[str, Any]) -> None:
     instance = ctx.instance
     amount_fen = yuan_to_fen(parse_yuan(form_data["amount"]))
+    seq, _due = instalments.due_fen(task.key, ctx.data)
     ctx.session.add(
         LedgerEntry(
             instance_id=instance.id,
@@ -172,11 +224,13 @@ def _record_transfer(ctx: hooks.HookContext, form_data: dict[str, Any]) -> None:
             actor_id=ctx.actor_id,
             at=clock.now(),
             step=instance.lock_version,
+            instalment=seq,
         )
     )
     audit.record(
         ctx.session,
         "money.transferred",
+        instalment=seq,
         actor_id=ctx.actor_id,
         instance_id=instance.id,
         business_key=instance.business_key,

@@ -66,6 +66,10 @@ class Request(Base):
     legal_basis: Mapped[str] = mapped_column(String(500), default="")
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     due_date: Mapped[date | None] = mapped_column(Date)
+    # the working conditions the department provides (人员、培训、设备、场地), and how the money is
+    # paid (`handoff.instalments`): what the committee may negotiate before signing
+    conditions: Mapped[str] = mapped_column(Text, default="")
+    payment_plan: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
@@ -87,7 +91,8 @@ class HandoffInstance(Base):
 class Agreement(Base):
     """委托协议: drafted from the request when signing starts, one per handoff.
 
-    status: draft | signed | refused | cancelled (withdrawn while being signed) | terminated."""
+    status: draft | signed | refused | cancelled (withdrawn while being signed) | withdrawn (by
+    the department in negotiation) | terminated."""
 
     __tablename__ = "agreement"
 
@@ -95,6 +100,8 @@ class Agreement(Base):
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), unique=True)
     number: Mapped[str] = mapped_column(String(64), unique=True)
     status: Mapped[str] = mapped_column(String(16), default="draft")
+    # redrafted when the parties agree on new terms in negotiation (`handoff.negotiation`)
+    version: Mapped[int] = mapped_column(Integer, default=1)
     content: Mapped[dict[str, Any]] = mapped_column(JSON)
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -144,6 +151,31 @@ class LedgerEntry(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # the instance's engine step that recorded it (compared with Task.opened_step)
     step: Mapped[int] = mapped_column(Integer, default=0)
+    # which instalment of the payment plan a transfer pays (`seq`; None: agreed, settlements)
+    instalment: Mapped[int | None] = mapped_column(Integer)
+
+
+class NegotiationRound(Base):
+    """One move in the negotiation before signing (协商): the committee's counter-proposal, or
+    the department's answer (accept, revise with a new offer, withdraw). The terms are what
+    the move proposes (None: unchanged); every round is kept."""
+
+    __tablename__ = "negotiation_round"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("handoff_request.id"), index=True)
+    round: Mapped[int] = mapped_column(Integer)
+    party: Mapped[str] = mapped_column(String(16))  # committee | department
+    action: Mapped[str] = mapped_column(String(16))  # counter | accept | revise | withdraw
+    amount_fen: Mapped[int | None] = mapped_column(BigInteger)
+    due_date: Mapped[date | None] = mapped_column(Date)
+    conditions: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    # the terms in force when the move was made, to show by how much they changed
+    before_amount_fen: Mapped[int] = mapped_column(BigInteger)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Termination(Base):

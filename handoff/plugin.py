@@ -8,7 +8,7 @@ from workflows.errors import Conflict
 from workflows.plugins import ProcessPlugin
 from workflows.service import Actor
 
-from . import agreement, consistency, money, rules, termination
+from . import agreement, consistency, instalments, money, rules, termination
 from .requests import PROCESS_KEY
 
 
@@ -34,7 +34,7 @@ def handoff_plugin() -> ProcessPlugin:
         hooks=agreement.HandoffHooks(),
         form_rules=rules.FORM_RULES,
         hook_fields=rules.HOOK_FIELDS,
-        functions={"to_fen": money.to_fen},
+        functions={"to_fen": money.to_fen, **instalments.FUNCTIONS},
         consistency_checks=(consistency.money_problems,),
         may_cancel=_may_cancel,
         own_start=True,

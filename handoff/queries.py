@@ -24,7 +24,7 @@ from workflows.queries import (
 )
 from workflows.service import Actor
 
-from . import termination
+from . import instalments, termination
 from .models import Agreement, HandoffInstance, LedgerEntry, Request, Termination
 
 REQUEST_SORTS = {"created_at": Request.created_at, "id": Request.id, "title": Request.title}
@@ -125,6 +125,18 @@ def request_ids(session: Session, instance_ids: Iterable[int]) -> dict[int, int]
 
 def request_number(session: Session, request_id: int) -> str | None:
     return session.scalar(select(Request.number).where(Request.id == request_id))
+
+
+def plan_of(agreement: Agreement | None, request: Request | None) -> list[dict]:
+    """The payment plan in force: the agreement's once drafted (negotiation may have changed
+    it), else the request's; everything on signing for requests made before plans."""
+    if agreement is not None and agreement.content.get("payment_plan") is not None:
+        return agreement.content["payment_plan"]
+    if request is None:
+        return []
+    if request.payment_plan is not None:
+        return request.payment_plan
+    return instalments.single(request.amount_fen)
 
 
 def agreement_of(session: Session, instance_id: int) -> Agreement | None:

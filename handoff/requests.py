@@ -26,7 +26,7 @@ from workflows.models import OrgUnit, ProcessInstance
 from workflows.service import Actor
 from workflows.workdays import Due, shanghai_date
 
-from . import screening
+from . import instalments, screening
 from .catalog import item_in_force
 from .models import HandoffInstance, Request
 from .money import fen_to_yuan, parse_yuan, yuan_to_fen
@@ -39,12 +39,14 @@ MAX_COMMUNITIES = 2000
 MAX_TITLE = column_length(Request.title)
 MAX_LEGAL_BASIS = column_length(Request.legal_basis)
 MAX_DESCRIPTION = 20_000
+MAX_CONDITIONS = 5_000
 ITEM_CODE_MAX = column_length(Request.item_code)
 UNIT_CODE_MAX = column_length(OrgUnit.code)
 # the periods of bpmn/handoff.bpmn (timers street_review_overdue, funding_overdue): a due date
 # must leave them, counted in working days from today
 STREET_REVIEW_DAYS = 15
 FUNDING_DAYS = 10
+FUNDED_CATEGORIES = ("assisted", "unlisted")  # 费随事转: these must bring money
 
 
 def today() -> date:
@@ -101,6 +103,8 @@ class RequestInput:
     legal_basis: str = ""
     due_date: str | None = None
     department_code: str | None = None
+    conditions: str = ""  # 工作条件: the staff, training, equipment and premises provided
+    payment_plan: list[instalments.InstalmentInput] | None = None
 
 
 def _department_of(session: Session, actor: Actor, code: str | None) -> OrgUnit:
@@ -155,6 +159,7 @@ def _texts(payload: RequestInput, errors: dict[str, str]) -> None:
         ("title", MAX_TITLE, False),
         ("description", MAX_DESCRIPTION, True),
         ("legal_basis", MAX_LEGAL_BASIS, True),
+        ("conditions", MAX_CONDITIONS, True),
     )
     for name, limit, optional in rules:
         problem = inputs.text_problem(
@@ -164,7 +169,7 @@ def _texts(payload: RequestInput, errors: dict[str, str]) -> None:
             errors[name] = problem.message
 
 
-def _validate(payload: RequestInput) -> tuple[int, date]:
+def _validate(payload: RequestInput) -> tuple[int, date, list[dict]]:
     errors: dict[str, str] = {}
     _texts(payload, errors)
     amount_fen: int | None = None
@@ -180,10 +185,16 @@ def _validate(payload: RequestInput) -> tuple[int, date]:
             errors["due_date"] = problem
     except ValueError as exc:
         errors["due_date"] = str(exc)
+    plan: list[dict] = []
+    if amount_fen is not None:
+        try:
+            plan = instalments.plan(payload.payment_plan, amount_fen, today())
+        except instalments.PlanErrors as exc:
+            errors.update(exc.fields)
     if errors:
         raise FormErrors(errors)
     assert amount_fen is not None and due is not None
-    return amount_fen, due
+    return amount_fen, due, plan
 
 
 # An instance's title is a label: the request's title and, in brackets, its community, so the
@@ -204,7 +215,7 @@ def instance_title(title: str, community: str) -> str:
 
 def create_request(db: Database, actor: Actor, payload: RequestInput) -> int:
     """Store the request and start one handoff per community, all in one transaction."""
-    amount_fen, due = _validate(payload)
+    amount_fen, due, plan = _validate(payload)
     with db.write() as session:
         department = _department_of(session, actor, payload.department_code)
         communities = _communities(session, payload.community_codes)
@@ -233,6 +244,8 @@ def create_request(db: Database, actor: Actor, payload: RequestInput) -> int:
             legal_basis=payload.legal_basis.strip() or (item.legal_basis if item else ""),
             amount_fen=amount_fen,
             due_date=due,
+            conditions=payload.conditions.strip(),
+            payment_plan=plan,
             created_by_id=actor.user_id,
             created_at=clock.now(),
         )
@@ -300,6 +313,9 @@ def _instance_data(
         "amount": fen_to_yuan(request.amount_fen),
         "amount_fen": request.amount_fen,
         "due_date": request.due_date.isoformat() if request.due_date else "",
+        "conditions": request.conditions,
+        "payment_plan": request.payment_plan or [],
+        "instalment_index": 0,
         "requested_on": request.created_at.astimezone(SHANGHAI).date().isoformat(),
         "department": department.code,
         "department_name": department.name,

@@ -11,22 +11,14 @@ from sqlalchemy.orm import Session
 from workflows.forms import FieldNeed
 from workflows.plugins import rule
 
-from . import screening
+from . import instalments, negotiation, screening
 from .money import fen_to_yuan, parse_yuan, yuan_to_fen
-from .requests import due_date_problem, today
-
-FUNDED_CATEGORIES = ("assisted", "unlisted")  # 费随事转: these must bring money
+from .requests import FUNDED_CATEGORIES, due_date_problem, today
 
 
 def _comment_unless_approved(data: dict, _instance: Mapping) -> dict[str, str]:
     if data.get("decision") not in ("approve", "accept") and not data.get("comment"):
         return {"comment": "退回、驳回或返工时必须填写意见 a comment is required unless approving"}
-    return {}
-
-
-def _refusal_reason(data: dict, _instance: Mapping) -> dict[str, str]:
-    if data.get("decision") == "refuse" and not data.get("comment"):
-        return {"comment": "拒签须说明理由 a refusal needs a reason"}
     return {}
 
 
@@ -45,18 +37,24 @@ def date_problem(value: str, instance: Mapping) -> str | None:
     return None
 
 
-def _amount_matches_agreement(data: dict, instance: Mapping) -> dict[str, str]:
-    errors = {}
-    agreed = int(instance.get("amount_fen", 0))
-    if yuan_to_fen(parse_yuan(data["amount"])) != agreed:
-        errors["amount"] = (
-            f"拨付金额须与协议金额 {fen_to_yuan(agreed)} 元一致 "
-            f"must equal the agreed amount {fen_to_yuan(agreed)}"
-        )
-    problem = date_problem(data["transferred_on"], instance)
-    if problem:
-        errors["transferred_on"] = problem
-    return errors
+def _amount_matches_plan(task_key: str):
+    """A funding task confirms exactly what the payment plan says its instalment is."""
+
+    def check(data: dict, instance: Mapping) -> dict[str, str]:
+        errors = {}
+        seq, agreed = instalments.due_fen(task_key, instance)
+        if yuan_to_fen(parse_yuan(data["amount"])) != agreed:
+            errors["amount"] = (
+                f"拨付金额须与协议约定的第 {seq} 期金额 {fen_to_yuan(agreed)} 元一致 "
+                f"must equal instalment {seq} of the agreement, {fen_to_yuan(agreed)}"
+            )
+        problem = date_problem(data["transferred_on"], instance)
+        if problem:
+            errors["transferred_on"] = problem
+        return errors
+
+    check.__name__ = f"amount_matches_plan_{task_key}"
+    return rule(check, amount="decimal", transferred_on="date")
 
 
 def _completed_in_time(data: dict, instance: Mapping) -> dict[str, str]:
@@ -106,12 +104,28 @@ def _revision_screened(session: Session, data: dict, instance: Mapping) -> dict[
 # rules apply to every deployed version of the handoff, and deployment refuses a version whose
 # task lacks one (`workflows.plugins.rule`). Rules that only use data.get state none.
 _OPTIONAL_DECIMAL, _OPTIONAL_DATE = FieldNeed("decimal", required=False), FieldNeed("date", False)
+_OPTIONAL_TEXT = FieldNeed("text", required=False)
 FORM_RULES = {
     "street_review": (_comment_unless_approved,),
     "district_review": (_comment_unless_approved,),
     "acceptance": (_comment_unless_approved,),
-    "sign_committee": (_refusal_reason,),
-    "funding": (rule(_amount_matches_agreement, amount="decimal", transferred_on="date"),),
+    "sign_committee": (
+        rule(
+            negotiation.committee_rule,
+            counter_amount=_OPTIONAL_DECIMAL,
+            counter_due_date=_OPTIONAL_DATE,
+            counter_conditions=_OPTIONAL_TEXT,
+        ),
+    ),
+    "consider_counter": (
+        rule(
+            negotiation.department_rule,
+            amount=_OPTIONAL_DECIMAL,
+            due_date=_OPTIONAL_DATE,
+            conditions=_OPTIONAL_TEXT,
+        ),
+    ),
+    **{key: (_amount_matches_plan(key),) for key in instalments.FUNDING_TASKS},
     "work": (rule(_completed_in_time, completed_on="date"),),
     "revise": (rule(_revision_keeps_rules, amount=_OPTIONAL_DECIMAL, due_date=_OPTIONAL_DATE),),
 }
@@ -121,7 +135,11 @@ HOOK_FIELDS = {
     "sign_department": {"decision": "enum"},
     "sign_street": {"decision": "enum"},
     "sign_committee": {"decision": "enum"},
-    "funding": {"amount": "decimal", "voucher_no": "string", "transferred_on": "date"},
+    "consider_counter": {"decision": "enum"},
+    **{
+        key: {"amount": "decimal", "voucher_no": "string", "transferred_on": "date"}
+        for key in instalments.FUNDING_TASKS
+    },
 }
 
 RecordRule = Callable[[Session, dict, Mapping], dict[str, str]]

@@ -39,7 +39,7 @@ from .rules import date_problem
 PROCESS_KEY = "handoff_termination"
 # the handoff's steps that wait while a termination is pending: reporting the work (the end of
 # termination) and confirming a transfer (it would change the money being settled)
-BLOCKED_TASKS = frozenset({"work", "funding"})
+BLOCKED_TASKS = frozenset({"work", "funding", "funding_instalment", "funding_final"})
 
 SIGNED = "协议已生效，不能撤销，请申请终止 the agreement is in force, ask for termination instead"
 REPORTED = (

@@ -8,12 +8,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate
 
+from handoff import instalments
 from handoff.catalog import ITEM_CODE_MAX
 from handoff.models import CatalogItem, Request
 from handoff.money import fen_to_yuan
-from handoff.requests import MAX_DESCRIPTION
+from handoff.requests import MAX_CONDITIONS, MAX_DESCRIPTION
 from handoff.screening import MAX_TERM
 from workflows import clock, inputs
 from workflows.admin import PASSWORD_LENGTH
@@ -337,6 +338,30 @@ class CatalogQuery(PageQuery):
 # --- requests, instances, tasks -------------------------------------------------------------
 
 
+class InstalmentIn(Strict):
+    """One instalment of the payment plan: an amount or a share of the total, and when it is
+    paid."""
+
+    trigger = fields.String(
+        required=True,
+        validate=validate.OneOf(instalments.TRIGGERS),
+        metadata={
+            "description": "signing (预拨, first) | date (on `on`) | acceptance (尾款, last)"
+        },
+    )
+    amount = fields.String(allow_none=True, validate=validate.Length(max=20))
+    share = fields.String(
+        allow_none=True,
+        validate=validate.Length(max=10),
+        metadata={"description": "percent of the total, at most 2 places"},
+    )
+    on = fields.String(allow_none=True, validate=validate.Length(max=10))
+
+    @post_load
+    def _instalment(self, data, **_kw):
+        return instalments.InstalmentInput(**data)
+
+
 class RequestCreate(Strict):
     title = name_field(column_length(Request.title), required=True)
     item_code = fields.String(allow_none=True, validate=validate.Length(max=ITEM_CODE_MAX))
@@ -358,6 +383,17 @@ class RequestCreate(Strict):
         },
     )
     department_code = fields.String(allow_none=True, validate=validate.Length(max=UNIT_CODE_MAX))
+    conditions = text_field(
+        MAX_CONDITIONS,
+        load_default="",
+        metadata={"description": "工作条件: staff, training, equipment, premises provided"},
+    )
+    payment_plan = fields.List(
+        fields.Nested(InstalmentIn),
+        allow_none=True,
+        validate=validate.Length(max=instalments.MAX_INSTALMENTS),
+        metadata={"description": "empty or absent: everything paid on signing"},
+    )
 
 
 class InstanceSummary(Schema):
@@ -386,6 +422,15 @@ class RequestOut(Schema):
     department_name = computed(lambda r: r.department.name)
     amount = computed(lambda r: fen_to_yuan(r.amount_fen), description="yuan, 2 places")
     due_date = fields.Date(allow_none=True)
+    conditions = fields.String()
+    payment_plan = computed(
+        lambda r: [
+            {**{k: p[k] for k in ("seq", "trigger", "on")}, "amount": fen_to_yuan(p["amount_fen"])}
+            for p in (r.payment_plan or [])
+        ],
+        "array",
+        description="the instalments as requested (amounts in yuan)",
+    )
     created_at = LocalDateTime()
     instances = fields.List(fields.Nested(InstanceSummary))
 

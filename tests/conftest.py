@@ -31,6 +31,7 @@ RUNTIME_TABLES = [
     "message_subscription",
     "provisional_timer",
     "handoff_termination",
+    "negotiation_round",
     "handoff_instance",
     "process_release",
     "attachment_blob",

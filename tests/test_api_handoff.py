@@ -94,9 +94,9 @@ def test_full_handoff_as_five_roles_with_refusals(live):
     assert again.status_code == 409 and again.json()["error"]["code"] == "conflict"
 
     for client, key in (
+        (committee, "sign_committee"),  # the committee first: it may negotiate the terms
         (dept, "sign_department"),
         (rg, "sign_street"),
-        (committee, "sign_committee"),
     ):
         task = only(client.inbox(), key, rid)
         r = client.complete(task["id"], {"decision": "sign"})
@@ -228,3 +228,34 @@ def test_inbox_filters_and_sorting(live):
     assert len(rg.inbox(role="street_office", request_id=body["id"])) == 2
     assert rg.inbox(role="committee", request_id=body["id"]) == []
     assert rg.get("/tasks", params={"sort": "password"}).status_code == 422
+
+
+def test_a_payment_plan_and_working_conditions_through_the_api(live):
+    dept = Client(live.base, "dept.mz")
+    base = {
+        "title": "低保复核",
+        "item_code": "A01",
+        "community_codes": ["TB-RG-05"],
+        "amount": "10000.00",
+        "due_date": "2099-12-31",
+    }
+    bad = [
+        {"trigger": "signing", "share": "30"},
+        {"trigger": "date", "amount": "3000.00", "on": "2020-01-01"},
+        {"trigger": "acceptance", "share": "40"},
+    ]
+    r = dept.post("/requests", {**base, "payment_plan": bad})
+    assert r.status_code == 422, r.text
+    assert "payment_plan.2.on" in r.json()["error"]["fields"]
+    r = dept.post("/requests", {**base, "payment_plan": [{"trigger": "soon", "share": "100"}]})
+    assert r.status_code == 422 and "payment_plan.0.trigger" in r.json()["error"]["fields"]
+    good = [bad[0], {**bad[1], "on": "2099-03-01"}, bad[2]]
+    created = new_request(
+        dept, ["TB-RG-05"], amount="10000.00", payment_plan=good, conditions="提供培训一次"
+    )
+    assert created["conditions"] == "提供培训一次"
+    assert created["payment_plan"] == [
+        {"seq": 1, "trigger": "signing", "on": None, "amount": "3000.00"},
+        {"seq": 2, "trigger": "date", "on": "2099-03-01", "amount": "3000.00"},
+        {"seq": 3, "trigger": "acceptance", "on": None, "amount": "4000.00"},
+    ]

@@ -381,7 +381,7 @@ def test_text_without_a_negative_term_is_not_flagged(db, actor, title):
         "negative_field": "",
     }
     do(db, actor, instance_id, "street_review", {"decision": "approve"})
-    assert set(open_keys(db, instance_id)) == SIGN_KEYS  # listed and clean: no district review
+    assert open_keys(db, instance_id) == ["sign_committee"]  # listed and clean: no district review
 
 
 def test_the_terms_of_the_negative_list_in_force_on_the_request_date(db, actor):
@@ -477,7 +477,7 @@ def test_one_request_to_all_39_communities_fans_out(db, actor):
     service.complete_task(db, first.id, actor("street.rg"), {"decision": "reject", "comment": "否"})
     service.complete_task(db, second.id, actor("street.rg"), {"decision": "approve"})
     assert_finished(db, first.instance_id, "rejected")
-    assert set(open_keys(db, second.instance_id)) == SIGN_KEYS
+    assert open_keys(db, second.instance_id) == ["sign_committee"]
     rest = [r for r in rows if r.id not in (first.instance_id, second.instance_id)]
     assert all(open_keys(db, r.id) == ["street_review"] for r in rest)
     with db.read() as session:
@@ -544,7 +544,7 @@ def test_revise_then_approve(db, actor):
     assert count_tasks(db, instance_id, "street_review") == 2
 
     do(db, actor, instance_id, "street_review", {"decision": "approve"})
-    assert set(open_keys(db, instance_id)) == SIGN_KEYS
+    assert open_keys(db, instance_id) == ["sign_committee"]
     agreement = agreement_of(db, instance_id)
     assert agreement.amount_fen == 600050
     assert agreement.content["amount"] == "6000.50"
@@ -576,7 +576,7 @@ def test_unlisted_item_needs_district_review_then_signs(db, actor):
     with pytest.raises(Forbidden):
         do(db, actor, instance_id, "district_review", who="street.rg")
     do(db, actor, instance_id, "district_review", {"decision": "approve"})
-    assert set(open_keys(db, instance_id)) == SIGN_KEYS
+    assert open_keys(db, instance_id) == ["sign_committee"]
     assert agreement_of(db, instance_id).amount_fen == 300000
 
 
@@ -594,7 +594,7 @@ def test_unlisted_item_district_reject_ends_rejected(db, actor):
 def test_listed_items_skip_district_review(db, actor, item):
     instance_id = start_at(db, actor, "street_review", item=item)
     do(db, actor, instance_id, "street_review")
-    assert set(open_keys(db, instance_id)) == SIGN_KEYS
+    assert open_keys(db, instance_id) == ["sign_committee"]
     walk_to(db, actor, instance_id, None)
     assert_finished(db, instance_id, "completed")
     assert count_tasks(db, instance_id, "district_review") == 0
@@ -604,32 +604,25 @@ def test_listed_items_skip_district_review(db, actor, item):
 # --- 5. the agreement -------------------------------------------------------------------------
 
 
-def test_agreement_is_drafted_and_signed_in_parallel(db, actor):
+def test_the_committee_signs_first_then_department_and_street_in_parallel(db, actor):
     request_id = new_request(db, actor, communities=("TB-RG-01", "TB-RG-02"))
     first, second = (r.id for r in instances_of(db, request_id))
     for instance_id in (first, second):
         walk_to(db, actor, instance_id, "sign_committee")
-        assert set(open_keys(db, instance_id)) == SIGN_KEYS
+        assert open_keys(db, instance_id) == ["sign_committee"]
 
-    # each party sees its own signature task
-    for key, who, unit in [
-        ("sign_department", "dept.mz", "TB-D-MZ"),
-        ("sign_committee", "committee.rg01", "TB-RG-01"),
-        ("sign_street", "street.rg", "TB-RG"),
-    ]:
-        row = task(db, first, key)
-        assert row.org_unit.code == unit
-        assert row.id in {t.id for t in inbox(db, actor(who))}
-    assert task(db, first, "sign_committee").id not in {
-        t.id for t in inbox(db, actor("committee.rg02"))
-    }
+    # the committee sees its own signature task, and only its own community's
+    row = task(db, first, "sign_committee")
+    assert row.org_unit.code == "TB-RG-01"
+    assert row.id in {t.id for t in inbox(db, actor("committee.rg01"))}
+    assert row.id not in {t.id for t in inbox(db, actor("committee.rg02"))}
     with pytest.raises(Forbidden):
         do(db, actor, first, "sign_committee", who="committee.rg02")
 
     agreement, other = agreement_of(db, first), agreement_of(db, second)
     assert agreement.number.startswith("XY-") and agreement.number != other.number
     assert agreement.status == "draft" and agreement.signed_at is None
-    assert agreement.amount_fen == 500000
+    assert agreement.amount_fen == 500000 and agreement.version == 1
     content = agreement.content
     assert {party: p["code"] for party, p in content["parties"].items()} == {
         "department": "TB-D-MZ",
@@ -642,12 +635,25 @@ def test_agreement_is_drafted_and_signed_in_parallel(db, actor):
     assert content["authority"] == "《社会救助暂行办法》"  # the catalog's legal basis
     assert content["deadline"] == "2099-12-31"
     assert content["amount"] == "5000.00"
+    assert content["payment_plan"] == [
+        {"seq": 1, "trigger": "signing", "on": None, "amount_fen": 500000}
+    ]
     assert other.content["parties"]["committee"]["code"] == "TB-RG-02"
 
-    # a refusal is only for the committee
+    do(db, actor, first, "sign_committee", {"decision": "sign", "comment": "第1方"})
+    assert open_keys(db, first) == ["sign_department", "sign_street"]
+    for key, who, unit in [
+        ("sign_department", "dept.mz", "TB-D-MZ"),
+        ("sign_street", "street.rg", "TB-RG"),
+    ]:
+        row = task(db, first, key)
+        assert row.org_unit.code == unit
+        assert row.id in {t.id for t in inbox(db, actor(who))}
+    # a refusal or a counter-proposal is only for the committee
     assert "decision" in refused(db, actor, first, "sign_department", {"decision": "refuse"})
+    assert "decision" in refused(db, actor, first, "sign_street", {"decision": "counter"})
 
-    for n, key in enumerate(["sign_street", "sign_department", "sign_committee"], start=1):
+    for n, key in enumerate(["sign_street", "sign_department"], start=2):
         assert ledger(db, first)["entries"] == []
         do(db, actor, first, key, {"decision": "sign", "comment": f"第{n}方"})
         signed = agreement_of(db, first)
@@ -672,39 +678,23 @@ def test_agreement_is_drafted_and_signed_in_parallel(db, actor):
     assert "agreement.signed" in audit_actions(db, first)
 
 
-def test_committee_refusal_withdraws_the_other_signatures(db, actor):
+def test_a_committee_refusal_needs_a_reason_and_ends_the_handoff_unsigned(db, actor):
     instance_id = start_at(db, actor, "sign_committee")
-    do(db, actor, instance_id, "sign_department")
     fields = refused(db, actor, instance_id, "sign_committee", {"decision": "refuse"})
     assert set(fields) == {"comment"}
-    street_sign = task(db, instance_id, "sign_street")
     result = do(
         db, actor, instance_id, "sign_committee", {"decision": "refuse", "comment": "无人手承担"}
     )
     assert (result["instance_state"], result["outcome"]) == ("completed", "refused")
     assert_finished(db, instance_id, "refused")
-    statuses = {t.key: t.status for t in tasks(db, instance_id, status=None) if t.key in SIGN_KEYS}
-    assert statuses == {
-        "sign_department": "completed",
-        "sign_committee": "completed",
-        "sign_street": "withdrawn",
-    }
-    assert street_sign.id not in {t.id for t in inbox(db, actor("street.rg"))}
+    # the department and the street office were never asked to sign terms the committee refused
+    assert {t.key for t in tasks(db, instance_id, status=None)} & SIGN_KEYS == {"sign_committee"}
     agreement = agreement_of(db, instance_id)
     assert agreement.status == "refused" and agreement.signed_at is None
     refusal = [s for s in agreement.signatures if s.party == "committee"]
     assert [(s.decision, s.comment) for s in refusal] == [("refuse", "无人手承担")]
     assert ledger(db, instance_id)["entries"] == []
     assert count_tasks(db, instance_id, "funding") == 0
-    assert "task.withdrawn" in audit_actions(db, instance_id)
-
-
-def test_committee_refusing_first_withdraws_both_other_signatures(db, actor):
-    instance_id = start_at(db, actor, "sign_committee")
-    do(db, actor, instance_id, "sign_committee", {"decision": "refuse", "comment": "非本社区职责"})
-    assert_finished(db, instance_id, "refused")
-    withdrawn = sorted(t.key for t in tasks(db, instance_id, status="withdrawn"))
-    assert withdrawn == ["sign_department", "sign_street"]
     with db.read() as session:
         assert session.scalar(select(func.count()).select_from(Signature)) == 1
 
@@ -756,7 +746,7 @@ def test_funding_must_match_the_agreement_before_work_exists(db, actor, paid):
 
 def test_self_governance_item_without_money_skips_funding(db, actor):
     instance_id = start_at(db, actor, "sign_committee", item="S01", amount="0")
-    for key in ("sign_department", "sign_street", "sign_committee"):
+    for key in ("sign_committee", "sign_department", "sign_street"):
         do(db, actor, instance_id, key)
     assert agreement_of(db, instance_id).status == "signed"
     assert agreement_of(db, instance_id).amount_fen == 0
@@ -909,7 +899,7 @@ def test_overdue_street_review_is_escalated_once(db, actor):
 
     # the access office may now decide it; the handoff moves on
     service.complete_task(db, review.id, actor("reviewer"), {"decision": "approve"})
-    assert set(open_keys(db, instance_id)) == SIGN_KEYS
+    assert open_keys(db, instance_id) == ["sign_committee"]
     assert service.fire_due_timers(db) == 0
 
 
@@ -976,14 +966,15 @@ def test_timers_of_many_handoffs_fire_once_each(db, actor):
 
 
 def test_department_cancels_a_running_handoff(db, actor):
-    instance_id = start_at(db, actor, "sign_committee")
+    instance_id = start_at(db, actor, "sign_department")  # the committee has signed
     open_ids = [t.id for t in tasks(db, instance_id)]
-    assert len(open_ids) == 3
+    department_sign = task(db, instance_id, "sign_department").id
+    assert len(open_ids) == 2
     for outsider in ("street.rg", "committee.rg01", "finance", "dept.rs"):
         with pytest.raises(Forbidden):
             service.cancel_instance(db, instance_id, actor(outsider), "不想办")
     assert instance(db, instance_id).status == "running"
-    assert len(tasks(db, instance_id)) == 3
+    assert len(tasks(db, instance_id)) == 2
 
     row = service.cancel_instance(db, instance_id, actor("dept.mz"), "需求取消")
     assert (row.status, row.outcome) == ("cancelled", "cancelled")
@@ -995,7 +986,7 @@ def test_department_cancels_a_running_handoff(db, actor):
     for who in ("dept.mz", "street.rg", "committee.rg01"):
         assert inbox(db, actor(who)) == [], who
     with pytest.raises(Conflict):
-        service.complete_task(db, open_ids[0], actor("dept.mz"), {"decision": "sign"})
+        service.complete_task(db, department_sign, actor("dept.mz"), {"decision": "sign"})
     with pytest.raises(Conflict):
         service.cancel_instance(db, instance_id, actor("dept.mz"))
     assert "instance.cancelled" in audit_actions(db, instance_id)

@@ -157,9 +157,10 @@ def build(db, actor) -> History:
     h.request("R5", "TB-D-MZ", "A01", "1234.56", ["TB-RG-01"])
     for key, hours in [
         ("street_review", 1),
+        # the committee signs first (3 h), then the department (1 h) and the street (2 h)
+        ("sign_committee", 3),
         ("sign_department", 1),
         ("sign_street", 1),
-        ("sign_committee", 1),
         ("funding", 24),
         ("work", 72),
         ("acceptance", 5),
@@ -171,9 +172,9 @@ def build(db, actor) -> History:
     rg02 = {"community": "TB-RG-02", "department": "TB-D-RS"}
     for key, hours in [
         ("street_review", 3),
+        ("sign_committee", 6),
         ("sign_department", 2),
         ("sign_street", 2),
-        ("sign_committee", 2),
         ("funding", 480),  # 20 days: past its 10 working days, never escalated (no timer run)
         ("work", 120),
         ("acceptance", 7),
@@ -187,8 +188,13 @@ def build(db, actor) -> History:
 
     h.request("R8", "TB-D-RS", "A03", "2000.00", ["TB-XH-01"])
     xh01 = {"community": "TB-XH-01", "department": "TB-D-RS"}
-    for key in ("street_review", "sign_department", "sign_street", "sign_committee"):
-        h.step("R8", key, 1, **xh01)
+    for key, hours in [
+        ("street_review", 1),
+        ("sign_committee", 3),
+        ("sign_department", 1),
+        ("sign_street", 1),
+    ]:
+        h.step("R8", key, hours, **xh01)
 
     h.request("R7", "TB-D-MZ", "A01", "800.00", ["TB-HM-01"])
     clock.advance(timedelta(days=40))
@@ -350,8 +356,8 @@ STAGES = {
     # escalated, R9's was withdrawn by the cancellation
     "street_review": (7, 5, 1, 1, 2.0, 3.6),
     # R4's department and street signatures were withdrawn when the committee refused
-    "sign_department": (4, 3, 0, 0, 1.0, 1.8),
-    "sign_street": (4, 3, 0, 0, 2.0, 3.6),
+    "sign_department": (3, 3, 0, 0, 1.0, 1.8),  # R4 was refused before they signed
+    "sign_street": (3, 3, 0, 0, 2.0, 3.6),
     "sign_committee": (4, 4, 0, 0, 4.0, 5.7),
     "funding": (3, 2, 2, 1, 252.0, 434.4),
     "work": (2, 2, 0, 0, 96.0, 115.2),
@@ -467,12 +473,12 @@ def test_hold_days_per_party(db, actor, history):
     report = summary(db, actor)
     streets = by_code(report["by_street"])
     hold = {code: row["hold_days"]["street_office"] for code, row in streets.items()}
-    # HM: R4 review 4 h + its signature withdrawn after 5 h; R7's review open for 40 days
-    # -> (9 h + 960 h) / 2 handoffs = 484.5 h = 20.1875 days
+    # HM: R4 review 4 h (refused by the committee before the street was asked to sign); R7's
+    # review open for 40 days -> (4 h + 960 h) / 2 handoffs = 482 h = 20.083 days
     # RG: R3 2 h; R5 1 + 2 + 10 h; R6 3 + 4 + 20 h -> 42 h / 3 = 14 h
     # XH: R8 1 + 2 h; TD: R9's review withdrawn after 1 h
     assert hold == {
-        "TB-HM": 20.19,
+        "TB-HM": 20.08,
         "TB-RG": 0.58,
         "TB-XH": 0.13,
         "TB-TD": 0.04,
@@ -481,9 +487,9 @@ def test_hold_days_per_party(db, actor, history):
         "TB-XL": None,
     }
     departments = by_code(report["by_department"])
-    # MZ: R4 signature withdrawn after 5 h; R5 1 h + acceptance 5 h -> 11 h / 2
+    # MZ: R5 1 h + acceptance 5 h -> 6 h / 1 (R4 was refused before the department signed)
     # RS: R6 2 + 7 h; R8 1 h -> 10 h / 2
-    assert departments["TB-D-MZ"]["hold_days"]["department"] == 0.23
+    assert departments["TB-D-MZ"]["hold_days"]["department"] == 0.25
     assert departments["TB-D-RS"]["hold_days"]["department"] == 0.21
     communities = by_code(report["by_community"])
     # RG-01: R5 signature 3 h + work 72 h; RG-02: R6 6 h + 120 h; HM-02: R4 refusal after 5 h
@@ -760,7 +766,7 @@ def test_csv_export_parses_back(app, history):
     assert (mz["负面清单拦截"], mz["不得出具证明拦截"]) == ("1", "1")
     assert header.index("不得出具证明拦截") == header.index("负面清单拦截") + 1
     assert total["协议金额（元）"] == "8234.57"
-    assert table[("街道", "TB-HM")]["街道平均压件天数"] == "20.19"
+    assert table[("街道", "TB-HM")]["街道平均压件天数"] == "20.08"
 
     r = client.get(f"/api/v1/reports/summary.csv?{QUERY}&table=stages", headers=auth)
     rows = list(csv.reader(io.StringIO(r.get_data().decode("utf-8-sig"))))
@@ -807,7 +813,7 @@ def test_xlsx_export_parses_back(app, history):
     assert totals["平均评分"] == 82.5
     streets = {row[0]: row for row in book["按街道"].iter_rows(min_row=2, values_only=True)}
     street_header = [c.value for c in book["按街道"][1]]
-    assert streets["TB-HM"][street_header.index("街道平均压件天数")] == 20.19
+    assert streets["TB-HM"][street_header.index("街道平均压件天数")] == 20.08
     assert len(list(book["按社区"].iter_rows(min_row=2))) == 40
     stage_rows = list(book["环节时长与超期"].iter_rows(min_row=2, values_only=True))
     funding = next(r for r in stage_rows if r[0] == "合计" and r[3] == "funding")
@@ -829,7 +835,7 @@ def test_dashboard_answers_the_two_questions(app, db, history):
     assert "哪个部门下派的无经费事项最多" in unfunded
     assert "区人力资源和社会保障局" in unfunded
     holding = re.search(r'id="answer-holding".*?</section>', body, re.S).group(0)
-    assert "哪个街道压件时间最长" in holding and "海明街道" in holding and "20.19" in holding
+    assert "哪个街道压件时间最长" in holding and "海明街道" in holding and "20.08" in holding
     assert "<svg" in body
     # every number is a link to the handoffs behind it
     assert "/reports/requests?" in body

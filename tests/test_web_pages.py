@@ -570,8 +570,8 @@ def test_whole_handoff_through_the_pages(app, db):
     finance = signed_in(app, "finance")
 
     complete(rg, open_task(db, request_id, "street_review").id, {"decision": "approve"})
-    complete(dept, open_task(db, request_id, "sign_department").id, {"decision": "sign"})
     complete(committee, open_task(db, request_id, "sign_committee").id, {"decision": "sign"})
+    complete(dept, open_task(db, request_id, "sign_department").id, {"decision": "sign"})
     complete(rg, open_task(db, request_id, "sign_street").id, {"decision": "sign"})
 
     instance_id = open_task(db, request_id, "funding").instance_id

@@ -11,10 +11,19 @@ from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from handoff import agreement as handoff_agreement
-from handoff import catalog, catalog_search, fanout, screening, termination
+from handoff import (
+    catalog,
+    catalog_search,
+    fanout,
+    instalments,
+    negotiation,
+    screening,
+    termination,
+)
 from handoff import queries as handoff_queries
 from handoff import requests as handoff
 from handoff import rules as handoff_rules
+from handoff.instalments import InstalmentInput
 from handoff.models import Request
 from handoff.money import parse_yuan, yuan_to_fen
 from workflows import clock, queries
@@ -74,11 +83,38 @@ def _form_state() -> dict[str, Any]:
         "due_date": f.get("due_date", "")[:20],
         "description": f.get("description", "")[: handoff.MAX_DESCRIPTION + 1],
         "legal_basis": f.get("legal_basis", "")[: handoff.MAX_LEGAL_BASIS + 1],
+        "conditions": f.get("conditions", "")[: handoff.MAX_CONDITIONS + 1],
+        "plan": [
+            {k: f.get(f"plan_{k}_{n}", "")[:20].strip() for k in PLAN_FIELDS}
+            for n in range(1, PLAN_ROWS + 1)
+        ],
         "community_codes": [c[:code] for c in f.getlist("community_codes")][
             : handoff.MAX_COMMUNITIES + 1
         ],
         "streets": [c[:code] for c in f.getlist("streets")][:100],
     }
+
+
+# the payment plan's rows on the page (the API takes up to instalments.MAX_INSTALMENTS)
+PLAN_ROWS = 4
+PLAN_FIELDS = ("trigger", "share", "amount", "on")
+
+
+def _plan(rows: list[dict[str, str]]) -> list[InstalmentInput] | None:
+    """The rows filled in, as the service's input (none: everything paid on signing). A row's
+    number stays its number, so an error names the row the officer sees."""
+    filled = [n for n, row in enumerate(rows, start=1) if any(row.values())]
+    if not filled:
+        return None
+    return [
+        InstalmentInput(
+            trigger=row["trigger"],
+            share=row["share"] or None,
+            amount=row["amount"] or None,
+            on=row["on"] or None,
+        )
+        for row in rows[: filled[-1]]
+    ]
 
 
 def _options(session, actor) -> dict[str, Any]:
@@ -184,6 +220,8 @@ def _empty_state() -> dict[str, Any]:
         "due_date": "",
         "description": "",
         "legal_basis": "",
+        "conditions": "",
+        "plan": [dict.fromkeys(PLAN_FIELDS, "") for _ in range(PLAN_ROWS)],
         "community_codes": [],
         "streets": [],
     }
@@ -221,6 +259,8 @@ def create_request():
         legal_basis=state["legal_basis"],
         due_date=state["due_date"].strip() or None,
         department_code=state["department_code"] or None,
+        conditions=state["conditions"],
+        payment_plan=_plan(state["plan"]),
     )
     try:
         request_id = handoff.create_request(get_db(), actor, payload)
@@ -290,6 +330,13 @@ def request_page(request_id: int):
         creator = session.get(User, req.created_by_id) if req.created_by_id else None
         open_tasks = queries.open_tasks_by_instance(session, ids)
         glance = fanout.overview(instances, detail["communities"], open_tasks, ledgers, clock.now())
+        rounds = negotiation.rounds(session, ids)
+        plan_rows = instalments.progress(
+            handoff_queries.plan_of(chosen_detail["agreement"], req),
+            ledgers[chosen.id]["entries"],
+            open_tasks.get(chosen.id, []),
+            clock.now(),
+        )
         return render_template(
             "request.html",
             req=req,
@@ -305,6 +352,9 @@ def request_page(request_id: int):
             ledgers=ledgers,
             totals=_money_total(list(ledgers.values())),
             may_terminate=termination.may_request(session, actor, chosen),
+            plan_rows=plan_rows,
+            negotiated=[r for i in ids for r in rounds[i]],
+            communities=communities,
             events=timeline(events, names, communities if len(instances) > 1 else None),
         )
 
