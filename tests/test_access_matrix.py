@@ -91,7 +91,6 @@ TASKS = {
         TaskSpec("review@hm02", "street_review", "hm02", "street.hm", {"decision": "approve"}),
         TaskSpec("sign_department@rg01", "sign_department", "rg01", "dept.mz", SIGN),
         TaskSpec("sign_street@rg01", "sign_street", "rg01", "street.rg", SIGN),
-        TaskSpec("sign_committee@rg01", "sign_committee", "rg01", "committee.rg01", SIGN),
         TaskSpec(
             "district_review@rg02", "district_review", "rg02", "reviewer", {"decision": "approve"}
         ),
@@ -149,9 +148,9 @@ def _approve(street: Client, rid: int, community_key: str = "street_review") -> 
 
 def _sign_all(rid: int, dept: Client, street: Client, committee: Client) -> None:
     for client, key in (
+        (committee, "sign_committee"),
         (dept, "sign_department"),
         (street, "sign_street"),
-        (committee, "sign_committee"),
     ):
         task = only(client.inbox(), key, rid)
         assert client.complete(task["id"], SIGN).status_code == 200
@@ -166,7 +165,10 @@ def _build(base: str) -> Matrix:
     dept, rg = c["dept.mz"], c["street.rg"]
 
     r1 = new_request(dept, ["TB-RG-01", "TB-HM-01"])
-    _approve(rg, r1["id"])  # rg01 signs; hm01 waits for street.hm's review
+    _approve(rg, r1["id"])  # hm01 waits for street.hm's review
+    # rg01: the committee has signed, the department and the street office sign next
+    first = only(c["committee.rg01"].inbox(), "sign_committee", r1["id"])
+    assert c["committee.rg01"].complete(first["id"], SIGN).status_code == 200
     r2 = dept.post(
         "/requests",
         {

@@ -480,9 +480,9 @@ def _crawl(app, database) -> list[tuple[str, str, dict[str, str], bool]]:
         reviewed, signed = s.scalars(rows.order_by(ProcessInstance.id)).all()
     steps = [
         ("street_review", "street.rg", {"decision": "approve"}),
+        ("sign_committee", "committee.rg02", {"decision": "sign"}),
         ("sign_department", "dept.mz", {"decision": "sign"}),
         ("sign_street", "street.rg", {"decision": "sign"}),
-        ("sign_committee", "committee.rg02", {"decision": "sign"}),
     ]
     for key, username, data in steps:  # the second handoff signed: it may be terminated
         with database.read() as s:

@@ -130,9 +130,9 @@ def _build_handoffs(base: str) -> dict[str, list]:
     review = only(rg.inbox(), "street_review", done["id"])
     assert rg.complete(review["id"], {"decision": "approve"}).status_code == 200
     for client, key in (
+        (committee, "sign_committee"),
         (dept, "sign_department"),
         (rg, "sign_street"),
-        (committee, "sign_committee"),
     ):
         task = only(client.inbox(), key, done["id"])
         assert client.complete(task["id"], {"decision": "sign"}).status_code == 200

@@ -282,9 +282,10 @@ def test_handoff_from_request_to_evaluation_in_the_browser(server, browser, shot
     rg.locator("#f-decision-approve").check()
     submit_task(rg)
 
-    # 3. the three signatures: department, committee, street office
-    sign_agreement(people("dept.mz"), "sign_department")
+    # 3. the three signatures: the committee first (it could negotiate), then the department
+    # and the street office
     sign_agreement(people("committee.rg01"), "sign_committee")
+    sign_agreement(people("dept.mz"), "sign_department")
     sign_agreement(people("street.rg"), "sign_street")
 
     # 4. finance confirms 5000.00 with a voucher (a wrong amount is refused first)
