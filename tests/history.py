@@ -66,8 +66,8 @@ STAGE_ORDER = (
     "street_review",
     "revise",
     "district_review",
-    "sign_department",
     "sign_committee",
+    "sign_department",
     "sign_street",
     "funding",
     "work",
@@ -78,7 +78,9 @@ HOLD_ROLES = ("department", "street_office", "committee")
 # The tasks with a due date (a boundary timer): 15, 10 and 5 working days. Over 2026 those spans
 # are 18-29, 11-22 and 5-16 calendar days, so a task held at most PROMPT days is never overdue
 # and one held LATE days or more always is; the generator never holds a timed task in between
-# (`late()` refuses), so the count does not depend on the holiday calendar.
+# (`late()` refuses), so the count does not depend on the holiday calendar. The signatures
+# (10 and 5 working days) and the acceptance (10) have timers too, but the generator holds
+# them at most 6 and 4 days: never overdue.
 PROMPT = {"street_review": 14, "funding": 8, "file_request": 4}
 LATE = {"street_review": 32, "funding": 25, "file_request": 18}
 DEPARTMENT_USERS = {
@@ -533,7 +535,10 @@ class Simulation:
                 self.finish(h, "refused", now)
                 return
             h.signed.add(key)
-            if h.signed == set(SIGNS):
+            if key == "sign_committee":  # the committee signs first, then the other two
+                self.open(h, "sign_department", now)
+                self.open(h, "sign_street", now)
+            elif h.signed == set(SIGNS):
                 if h.amount_fen > 0:
                     h.agreed_fen = h.amount_fen
                     self.open(h, "funding", now)
@@ -551,8 +556,7 @@ class Simulation:
             self.finish(h, "completed", now)
 
     def open_signing(self, h: Handoff, now: datetime) -> None:
-        for key in SIGNS:
-            self.open(h, key, now)
+        self.open(h, "sign_committee", now)
 
     @staticmethod
     def finish(h: Handoff, outcome: str, now: datetime) -> None:
