@@ -33,9 +33,9 @@ from seed import add_filler, analyze, counts  # noqa: E402
 
 STEPS = [
     ("street.rg", "street_review", {"decision": "approve"}),
+    ("committee.rg01", "sign_committee", {"decision": "sign"}),
     ("dept.mz", "sign_department", {"decision": "sign"}),
     ("street.rg", "sign_street", {"decision": "sign"}),
-    ("committee.rg01", "sign_committee", {"decision": "sign"}),
     ("finance", "funding", {"amount": "100.00", "voucher_no": "PZ-1", "transferred_on": None}),
     ("committee.rg01", "work", {"report": "已完成", "completed_on": None}),
     ("dept.mz", "acceptance", {"decision": "accept"}),

@@ -9,9 +9,9 @@ account, and runs C client threads. Each client walks whole handoffs as the demo
 
     POST /requests (one community)            -> start
     street_review   (street.xx)    approve     \
-    sign_department (dept.xx)      sign         |  each: GET /tasks?key=&request_id= (inbox)
-    sign_street     (street.xx)    sign         |        POST /tasks/{id}/complete
-    sign_committee  (committee.xx) sign         |
+    sign_committee  (committee.xx) sign         |  each: GET /tasks?key=&request_id= (inbox)
+    sign_department (dept.xx)      sign         |        POST /tasks/{id}/complete
+    sign_street     (street.xx)    sign         |
     funding         (finance)      transfer     |  (--lookup opened: take the next task ids
     work            (committee.xx) report       |   from the completion's `opened` list and
     acceptance      (dept.xx)      accept       |   skip the inbox reads)
@@ -197,9 +197,9 @@ class Client(threading.Thread):
         rid = body["id"]
         steps = [
             ("street_review", street, {"decision": "approve"}),
+            ("sign_committee", committee, {"decision": "sign"}),
             ("sign_department", dept, {"decision": "sign"}),
             ("sign_street", street, {"decision": "sign"}),
-            ("sign_committee", committee, {"decision": "sign"}),
             (
                 "funding",
                 finance,
@@ -222,19 +222,20 @@ class Client(threading.Thread):
 
     def learn(self, key, opened, known) -> None:
         nxt = {
-            "sign_committee": ["funding"],
+            "street_review": ["sign_committee"],
+            "sign_street": ["funding"],  # the last signature opens the funding
             "funding": ["work"],
             "work": ["acceptance"],
             "acceptance": ["evaluation"],
         }
-        if key == "street_review" and len(opened) == 3:
+        if key == "sign_committee" and len(opened) == 2:
             known.update(zip(self.sign_order, opened, strict=True))
         elif key in nxt and len(opened) == 1:
             known[nxt[key][0]] = opened[0]
 
 
 def learn_sign_order(port, tokens, accts) -> list[str]:
-    """The order in which a review's completion lists the three signing tasks it opens (the
+    """The order in which the committee's signature lists the two signing tasks it opens (the
     BPMN's parallel-gateway order), learned once from the inboxes."""
     community, committee, street = accts["communities"][0]
     dept = accts["departments"][0]
@@ -254,8 +255,13 @@ def learn_sign_order(port, tokens, accts) -> list[str]:
     rid = body["id"]
     _, page = http.call("GET", API + f"/tasks?request_id={rid}", tokens[street])
     review = page["items"][0]["id"]
-    _, done = http.call(
+    http.call(
         "POST", API + f"/tasks/{review}/complete", tokens[street], {"data": {"decision": "approve"}}
+    )
+    _, page = http.call("GET", API + f"/tasks?request_id={rid}", tokens[committee])
+    first = page["items"][0]["id"]
+    _, done = http.call(
+        "POST", API + f"/tasks/{first}/complete", tokens[committee], {"data": {"decision": "sign"}}
     )
     order = {}
     for user in (dept, street, committee):
