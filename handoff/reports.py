@@ -69,7 +69,7 @@ from workflows import clock
 from workflows.errors import Forbidden, Invalid
 from workflows.models import AuditEvent, InstanceParty, OrgUnit, ProcessInstance, Task, UTCDateTime
 
-from . import emergency
+from . import agreement_report, emergency
 from .models import Agreement, HandoffInstance, LedgerEntry, Request
 from .money import fen_to_yuan
 
@@ -603,6 +603,8 @@ class Summary:
     groups: dict[str, list[Row]]
     units: Units
     emergency: dict[str, int] = field(default_factory=dict)
+    negotiation: dict[int, dict[str, int]] = field(default_factory=dict)
+    instalments: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def summary(
@@ -648,7 +650,18 @@ def summary(
     totals.requests = requests["total"][None]
     _finish_stages(totals, durations, "total", None)
     emergency = _emergency(session, scope, period, chosen)
-    return Summary(period, filters, scope, now, totals, groups, units, emergency)
+    return Summary(
+        period,
+        filters,
+        scope,
+        now,
+        totals,
+        groups,
+        units,
+        emergency,
+        agreement_report.negotiation(session, f),
+        agreement_report.by_instalment(session, f, now),
+    )
 
 
 def _emergency(session: Session, scope: Scope, period: Period, chosen: Chosen) -> dict[str, int]:
@@ -777,6 +790,8 @@ def as_dict(report: Summary) -> dict[str, Any]:
         "generated_at": report.generated_at.astimezone(SHANGHAI).isoformat(),
         "totals": row_dict(report.totals),
         "emergency": report.emergency,
+        "negotiation": agreement_report.negotiation_rows(report.negotiation, report.units),
+        "instalments": agreement_report.instalment_rows(report.instalments),
         **{
             f"by_{name}": [row_dict(r, report.units) for r in report.groups[name]]
             for name in GROUPINGS

@@ -181,6 +181,31 @@ class EmergencyOut(Schema):
     filed = fields.Integer()
 
 
+class NegotiationOut(Schema):
+    """协商: how often and by how much the communities negotiated, per requesting department."""
+
+    department = fields.String()
+    department_name = fields.String()
+    reached_signing = fields.Integer(metadata={"description": "handoffs with an agreement"})
+    negotiated = fields.Integer(metadata={"description": "of those, counter-proposed"})
+    rounds = fields.Integer()
+    requested = fields.String(metadata={"description": "yuan first requested (negotiated ones)"})
+    agreed = fields.String(metadata={"description": "yuan in their agreements now"})
+    change = fields.String()
+    change_percent = fields.Float(allow_none=True)
+
+
+class InstalmentsOut(Schema):
+    """分期拨付 of the agreements in force, by when an instalment is paid."""
+
+    trigger = fields.String(metadata={"description": "signing | date | acceptance"})
+    instalments = fields.Integer()
+    agreed = fields.String()
+    transferred = fields.String()
+    outstanding = fields.String()
+    overdue = fields.Integer(metadata={"description": "funding tasks open past their due date"})
+
+
 class SummaryOut(Schema):
     period = fields.Nested(PeriodOut)
     filters = fields.Dict()
@@ -191,6 +216,8 @@ class SummaryOut(Schema):
     by_street = fields.List(fields.Nested(GroupRowOut))
     by_community = fields.List(fields.Nested(GroupRowOut))
     emergency = fields.Nested(EmergencyOut)
+    negotiation = fields.List(fields.Nested(NegotiationOut))
+    instalments = fields.List(fields.Nested(InstalmentsOut))
 
 
 class DrillItemOut(Schema):

@@ -221,3 +221,30 @@ def test_a_request_with_a_plan_that_does_not_add_up_is_refused_and_nothing_is_st
     assert "10000.00" in err.value.fields["payment_plan"]
     with db.read() as session:
         assert session.query(ProcessInstance).count() == 0
+
+
+def test_the_dashboard_shows_each_kind_of_instalment(db, actor):
+    from handoff import reports
+
+    instance_id = plan_request(db, actor, handoff.today() + timedelta(days=20))
+    walk_to(db, actor, instance_id, "funding")
+    pay(db, actor, instance_id, "funding", "3000.00", "PZ-1")
+    clock.advance(timedelta(days=21))  # the dated instalment's day: its funding task opens
+    service.fire_due_timers(db)
+    clock.advance(timedelta(days=20))  # past its 10 working days
+    service.fire_due_timers(db)
+    with db.read() as session:
+        rows = {
+            r["trigger"]: r
+            for r in reports.as_dict(reports.summary(session, actor("reviewer")))["instalments"]
+        }
+    assert rows["signing"] == {
+        "trigger": "signing",
+        "instalments": 1,
+        "agreed": "3000.00",
+        "transferred": "3000.00",
+        "outstanding": "0.00",
+        "overdue": 0,
+    }
+    assert (rows["date"]["outstanding"], rows["date"]["overdue"]) == ("3000.00", 1)
+    assert (rows["acceptance"]["agreed"], rows["acceptance"]["overdue"]) == ("4000.00", 0)

@@ -176,3 +176,30 @@ def test_every_negotiation_step_has_a_deadline(db, actor, key):
     if key == "consider_counter":
         do(db, actor, instance_id, "sign_committee", COUNTER)
     assert task(db, instance_id, key).due_at is not None
+
+
+def test_the_dashboard_shows_how_often_and_by_how_much_each_department_negotiated(db, actor):
+    from handoff import reports
+
+    negotiated = start_at(db, actor, "sign_committee")
+    do(db, actor, negotiated, "sign_committee", COUNTER)
+    answer(db, actor, negotiated, {"decision": "accept_counter"})
+    plain = start_at(db, actor, "sign_committee")  # signed as drafted
+    do(db, actor, plain, "sign_committee", {"decision": "sign"})
+    start_at(db, actor, "sign_committee", who="dept.rs", item="A02")
+    with db.read() as session:
+        data = reports.as_dict(reports.summary(session, actor("reviewer")))
+    rows = {r["department"]: r for r in data["negotiation"]}
+    assert rows["TB-D-MZ"] == {
+        "department": "TB-D-MZ",
+        "department_name": rows["TB-D-MZ"]["department_name"],
+        "reached_signing": 2,
+        "negotiated": 1,
+        "rounds": 2,
+        "requested": "5000.00",
+        "agreed": "6500.00",
+        "change": "1500.00",
+        "change_percent": 30.0,
+    }
+    assert (rows["TB-D-RS"]["reached_signing"], rows["TB-D-RS"]["negotiated"]) == (1, 0)
+    assert data["negotiation"][0]["department"] == "TB-D-MZ"  # the larger share first
