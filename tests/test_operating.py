@@ -472,6 +472,24 @@ def test_text_logs_and_caplog_still_work(db, caplog, capsys):
     assert not any(line.startswith("fake-line") for line in err.splitlines())
 
 
+def test_the_engines_state_changes_are_logged_only_when_debugging(db, capsys):
+    def engine_lines(level: str) -> list[dict]:
+        app = make_app(db, LOG_FORMAT="json", LOG_LEVEL=level)
+        try:
+            capsys.readouterr()
+            new_request(Api(app, "dept.mz"), ["TB-RG-03"])  # engine steps: spiff logs
+            err = capsys.readouterr().err
+        finally:
+            app.extensions["db"].dispose()
+        return [e for e in _json_lines(err) if e["logger"].startswith("spiff")]
+
+    try:
+        assert engine_lines("DEBUG")  # there is something to silence
+        assert engine_lines("INFO") == []
+    finally:
+        make_app(db).extensions["db"].dispose()  # the default level again
+
+
 def test_the_log_format_defaults_to_text_in_development_and_json_in_production(monkeypatch):
     monkeypatch.delenv("LOG_FORMAT", raising=False)
     monkeypatch.setenv("HANDOFF_ENV", "development")
