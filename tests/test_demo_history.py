@@ -19,7 +19,7 @@ from handoff import demo, demo_history, reports
 from handoff.consistency import money_problems
 from handoff.models import HandoffInstance, Request
 from server import create_app
-from workflows import clock, consistency, heartbeat, migrate, queries
+from workflows import accounts, clock, consistency, heartbeat, migrate, queries
 from workflows.models import AuditEvent, ProcessInstance, Task, User
 from workflows.service import Actor
 from workflows.workdays import SHANGHAI
@@ -186,6 +186,9 @@ def test_with_history_is_refused_in_production(tmp_path, monkeypatch):
     url = f"sqlite:///{tmp_path / 'production.sqlite3'}"
     migrate.upgrade(url)  # empty: no demo account yet, so the production app starts
     monkeypatch.setenv("HANDOFF_ENV", "production")
+    monkeypatch.delenv("CLOCK_OFFSET_SECONDS", raising=False)
+    # production refuses the demo password process-wide: undone for the other tests
+    monkeypatch.setattr(accounts, "_refused_passwords", frozenset())
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "s3cret-" * 8})
     try:
         result = seed_demo(app, "--with-history")
