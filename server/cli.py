@@ -5,17 +5,21 @@ from __future__ import annotations
 
 import signal
 import time
+from datetime import timedelta
 
 import click
 from flask import Flask
 from flask.cli import AppGroup
 
-from handoff import demo
+from handoff import demo, demo_history
 from notifications import channels, scanners
 from notifications import worker as outbox_worker
 from workflows import consistency, heartbeat, migrate, recount, service
 
 from . import get_db
+
+# a worker seen this recently is taken to be running (workers beat at every poll)
+WORKER_ALIVE = timedelta(minutes=2)
 
 
 def register(app: Flask) -> None:
@@ -32,8 +36,19 @@ def register(app: Flask) -> None:
 
     @app.cli.command("seed-demo")
     @click.option("--if-empty", is_flag=True, help="Do nothing when org units already exist.")
-    def seed_demo(if_empty: bool) -> None:
-        """Load the demo district, catalog, accounts and deploy bpmn/."""
+    @click.option(
+        "--with-history",
+        is_flag=True,
+        help="Then play nine months of work up to now (every outcome, emergency orders, "
+        "terminations, overdue reviews, work in every inbox); only where no process "
+        "instance exists yet.",
+    )
+    def seed_demo(if_empty: bool, with_history: bool) -> None:
+        """Load the demo district, catalog, accounts and deploy bpmn/ (and a demo history)."""
+        if with_history and app.config["ENV"] == "production":
+            raise click.ClickException(
+                "--with-history makes up a past: it is for demos, not for production"
+            )
         with get_db().write() as session:
             if if_empty and demo.is_seeded(session):
                 deployed = demo.deploy_bundled(session)
@@ -41,6 +56,36 @@ def register(app: Flask) -> None:
                 return
             counts = demo.seed(session)
         click.echo(f"seeded: {counts}")
+        if with_history:
+            _seed_history()
+
+    def _seed_history() -> None:
+        db = get_db()
+        with db.read() as session:
+            instances = demo_history.instances_in(session)
+            workers = heartbeat.last_seen(session)
+        if instances:
+            click.echo(f"history not made: the database already has {instances} instance(s)")
+            return
+        wall = heartbeat.wall_now()
+        alive = [name for name, _kind, seen in workers if wall - seen < WORKER_ALIVE]
+        if alive:
+            # a worker on real time would fire the history's timers and scan its tasks while
+            # the history's clock is still months behind
+            raise click.ClickException(
+                "stop the workers first (the history plays months in the past): "
+                + ", ".join(sorted(alive))
+            )
+        click.echo(f"making the demo history ({demo_history.STORY_DAYS} days up to now)…")
+        try:
+            history = demo_history.make(db)
+        except demo_history.HistoryDrift as exc:
+            raise click.ClickException(
+                f"the history stopped: {exc}; the database holds a part of it "
+                "(start again from an empty database)"
+            ) from exc
+        for line in demo_history.describe(history):
+            click.echo(line)
 
     @app.cli.command("deploy-bpmn")
     def deploy_bpmn() -> None:
@@ -95,7 +140,8 @@ def register(app: Flask) -> None:
     @app.cli.command("notify-worker")
     @click.option("--interval", default=5.0, help="Seconds between polls.")
     @click.option("--once", is_flag=True, help="Scan and deliver what is due now and exit.")
-    def notify_worker(interval: float, once: bool) -> None:
+    @click.option("--name", default=None, help="Heartbeat name (default host:pid, host:once).")
+    def notify_worker(interval: float, once: bool, name: str | None) -> None:
         """Deliver the outbox (e-mail, webhooks) with retries, and tell about tasks due soon
         or overdue; run as many of these as you like (SMTP_URL, MAIL_FROM, NOTIFY_*)."""
         stopping = False
@@ -108,7 +154,11 @@ def register(app: Flask) -> None:
         signal.signal(signal.SIGINT, stop)
         db = get_db()
         settings = channels.Settings.from_env()
+        name = name or heartbeat.default_name(once)
+        started = heartbeat.wall_now()
+        heartbeat.prune(db)
         while not stopping:
+            heartbeat.beat(db, name, "notify", started)  # as the timer worker's, on /metrics
             told = scanners.scan(db)
             done = outbox_worker.deliver_due(db, settings)
             if told or done.total:
@@ -122,3 +172,4 @@ def register(app: Flask) -> None:
                 return
             if not done.total:
                 time.sleep(interval)
+        heartbeat.forget(db, name)

@@ -119,6 +119,10 @@ def configure(app: Flask) -> None:
     root.setLevel(app.config["LOG_LEVEL"])
     # alembic announces each of its plugins at INFO whenever it is imported (every CLI call)
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    # SpiffWorkflow tells every task's state change at INFO, dozens of lines an engine step
+    # (thousands for `seed-demo --with-history`): detail for debugging, not for the log
+    debugging = root.getEffectiveLevel() <= logging.DEBUG
+    logging.getLogger("spiff").setLevel(logging.DEBUG if debugging else logging.WARNING)
     from flask.logging import default_handler
 
     app.logger.removeHandler(default_handler)  # ours reaches app.logger: no line twice

@@ -1,10 +1,11 @@
 """The gauges read from the database, computed when Prometheus scrapes (never on a request).
 
-Four small statements in one read transaction: open and overdue tasks grouped by role (served by
+Six small statements in one read transaction: open and overdue tasks grouped by role (served by
 the `(status, role, org_unit_id, due_at)` index), the role keys (so a role with nothing open
-reads 0 rather than vanishing), the oldest due timer (the `next_timer_at` index) and the worker
-heartbeats (one row per worker). If the database does not answer, the scrape still answers with
-`handoff_database_up 0` and the process's own counters.
+reads 0 rather than vanishing), the oldest due timer (the `next_timer_at` index), the oldest
+due outbox message and the dead letters (both on the outbox's `(status, next_attempt_at)`
+index) and the worker heartbeats (one row per worker). If the database does not answer, the
+scrape still answers with `handoff_database_up 0` and the process's own counters.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from sqlalchemy import case, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from notifications.models import Notification
 from workflows import clock, heartbeat
 from workflows.db import Database
 from workflows.models import ProcessInstance, Role, Task
@@ -37,6 +39,14 @@ def _families() -> dict[str, GaugeMetricFamily]:
         "timer_lag": GaugeMetricFamily(
             "handoff_timer_lag_seconds",
             "Seconds since the oldest due timer of a running instance fell due (0: none due)",
+        ),
+        "outbox_lag": GaugeMetricFamily(
+            "handoff_outbox_lag_seconds",
+            "Seconds since the oldest due, undelivered e-mail or webhook post fell due (0: none)",
+        ),
+        "dead_letters": GaugeMetricFamily(
+            "handoff_outbox_dead_letters",
+            "Outbox messages given up after NOTIFY_MAX_ATTEMPTS failures (dead letters)",
         ),
         "heartbeat": GaugeMetricFamily(
             "handoff_worker_heartbeat_age_seconds",
@@ -83,6 +93,17 @@ class DatabaseCollector:
                     ProcessInstance.status == "running", ProcessInstance.next_timer_at <= now
                 )
             )
+            # what the notification worker would send next (`notifications.worker`)
+            oldest_message = session.scalar(
+                select(func.min(Notification.next_attempt_at)).where(
+                    Notification.status == "pending",
+                    Notification.channel.in_(("email", "webhook")),
+                    Notification.next_attempt_at <= now,
+                )
+            )
+            dead = session.scalar(
+                select(func.count()).select_from(Notification).where(Notification.status == "dead")
+            )
             workers = heartbeat.last_seen(session)
         for role in sorted(roles):
             open_, overdue = counts.get(role, (0, 0))
@@ -90,6 +111,9 @@ class DatabaseCollector:
             families["overdue"].add_metric([role], overdue)
         lag = (now - oldest_due).total_seconds() if oldest_due is not None else 0.0
         families["timer_lag"].add_metric([], max(lag, 0.0))
+        late = (now - oldest_message).total_seconds() if oldest_message is not None else 0.0
+        families["outbox_lag"].add_metric([], max(late, 0.0))
+        families["dead_letters"].add_metric([], dead or 0)
         wall = heartbeat.wall_now()
         for name, kind, seen in workers:
             families["heartbeat"].add_metric([name, kind], max((wall - seen).total_seconds(), 0.0))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -130,9 +131,26 @@ def test_advance_without_freeze_offsets_real_time():
     assert abs(clock.now() - datetime.now(UTC)) < timedelta(seconds=5)
 
 
+def test_travel_runs_from_the_moment_and_restores_when_used_as_a_block():
+    clock.freeze(T0)
+    with clock.travel(T0 - timedelta(days=200)) as inside:
+        assert abs(inside - (T0 - timedelta(days=200))) < timedelta(seconds=5)
+        first = clock.now()
+        time.sleep(0.01)
+        assert clock.now() > first  # it runs: not frozen
+        assert clock.advance(timedelta(days=10)) - first >= timedelta(days=10)
+    assert clock.now() == T0  # the frozen clock is back
+    clock.reset()
+    clock.travel(T0)  # a plain call stays in effect
+    time.sleep(0.01)
+    assert T0 < clock.now() < T0 + timedelta(seconds=5)
+
+
 def test_freeze_refuses_naive_and_advance_refuses_non_timedelta():
     with pytest.raises(ValueError):
         clock.freeze(datetime(2030, 1, 1))
+    with pytest.raises(ValueError):
+        clock.travel(datetime(2030, 1, 1))
     with pytest.raises(TypeError):
         clock.advance(5)
 

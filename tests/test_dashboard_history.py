@@ -5,15 +5,17 @@ for the whole period, a sub-period and no period, with filters and for readers w
 their own, and the tiles of the /reports page, checked against counts the test makes from its
 own record of what it did (`tests/history.py`), never by asking the report's tables again.
 
-The history: the demo district plus some 65 requests (about 90 handoffs) from 2026-03 to
-2026-11, driven through the service layer on a running clock (real time shifted, moved forward
-by minutes to weeks between steps, never frozen) with the timer worker run before every step:
+The history: the product's demo history (`handoff/demo_history.py`, what `flask seed-demo
+--with-history` makes) on the timeline 2026-03-02 .. 2026-11-30, the demo district plus some 85
+requests (about 150 handoffs), driven through the service layer on a running clock (real time
+shifted, moved forward by minutes to weeks between steps, never frozen) with the timer worker
+run before every step:
 completed with evaluations, reworked, revised and resubmitted, district reviews, rejections,
 refusals, blocked by the negative list (by code and by text), forbidden certificates, unfunded,
 cancelled before signing, funded late, overdue and escalated reviews and transfers, money agreed
 and not yet transferred, terminations (refunded, kept, both, refused, pending), requests filed
-in the small hours around the sub-period's bounds, and emergency orders filed afterwards (late,
-disputed, open, withdrawn).
+in the small hours around the sub-period's bounds, emergency orders filed afterwards (late,
+disputed, open, withdrawn), and in the last weeks work waiting in every demo account's inbox.
 """
 
 from __future__ import annotations
@@ -44,12 +46,13 @@ from .history import (
     expected_emergency,
     expected_row,
     in_period,
+    late,
     units_of_kind,
     yuan,
 )
 from .test_web_pages import signed_in
 
-pytestmark = pytest.mark.slow  # some 550 engine steps per history, a history per test
+pytestmark = pytest.mark.slow  # some 730 engine steps per history, a history per test
 
 PASSWORD = "demo-pass-2026"
 WHOLE = (date(2026, 3, 1), date(2026, 12, 1))
@@ -247,16 +250,18 @@ def expected_drills(handoffs: list[Handoff], now: datetime) -> dict[tuple, set[i
         )
     )
     out[("figure", "overdue_now")] = ids(
-        lambda h: any(t.status == "open" and t.late(now) for t in h.tasks)
+        lambda h: any(t.status == "open" and late(t, now) for t in h.tasks)
     )
-    out[("figure", "overdue")] = ids(lambda h: any(t.late(now) for t in h.tasks))
+    out[("figure", "overdue")] = ids(lambda h: any(late(t, now) for t in h.tasks))
     out[("figure", "evaluated")] = ids(lambda h: h.score is not None)
     for key in ("street_review", "funding"):
         out[("figure", "overdue", key)] = ids(
-            lambda h, k=key: any(t.key == k and t.late(now) for t in h.tasks)
+            lambda h, k=key: any(t.key == k and late(t, now) for t in h.tasks)
         )
         out[("figure", "overdue_now", key)] = ids(
-            lambda h, k=key: any(t.key == k and t.status == "open" and t.late(now) for t in h.tasks)
+            lambda h, k=key: any(
+                t.key == k and t.status == "open" and late(t, now) for t in h.tasks
+            )
         )
     for key in STAGE_KEYS:
         out[("key", key)] = ids(lambda h, k=key: any(t.key == k for t in h.tasks))
@@ -334,7 +339,7 @@ def assert_realistic(db, sim: Simulation) -> None:
     """The history has what the dashboard is about, and the clock really ran."""
     hs = sim.handoffs
     outcomes = Counter(h.outcome or h.status for h in hs)
-    assert 60 <= len(sim.requests) <= 75 and len(hs) >= 85, (len(sim.requests), len(hs))
+    assert 80 <= len(sim.requests) <= 90 and len(hs) >= 140, (len(sim.requests), len(hs))
     fanned = Counter(h.request.request_id for h in hs)
     assert sum(n > 1 for n in fanned.values()) >= 10, fanned
     for outcome, least in {
@@ -352,8 +357,8 @@ def assert_realistic(db, sim: Simulation) -> None:
     tasks = [t for h in hs for t in h.tasks]
     assert sum(t.key == "revise" and t.status == "completed" for t in tasks) >= 4
     assert sum(t.key == "district_review" for t in tasks) >= 5
-    assert sum(t.key == "funding" and t.status == "completed" and t.late(END) for t in tasks) >= 3
-    assert sum(t.status == "open" and t.late(END) for t in tasks) >= 4  # overdue now
+    assert sum(t.key == "funding" and t.status == "completed" and late(t, END) for t in tasks) >= 3
+    assert sum(t.status == "open" and late(t, END) for t in tasks) >= 4  # overdue now
     assert sum(h.agreed_fen > h.transferred_fen for h in hs) >= 3  # outstanding
     assert sum(h.refunded_fen > 0 for h in hs) >= 2 and sum(h.kept_fen > 0 for h in hs) >= 2
     assert {t.outcome for t in sim.terminations} == {"terminated", "refused", None}

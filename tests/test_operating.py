@@ -19,10 +19,11 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
+from notifications.models import Notification
 from server import create_app, metrics
 from server.config import Config, UnsafeConfiguration
-from workflows import clock, heartbeat
-from workflows.models import ProcessInstance, Task
+from workflows import admin, clock, heartbeat
+from workflows.models import ProcessInstance, Task, User
 
 from .test_security import STRONG_SECRET, Api, _web_sign_in
 
@@ -34,6 +35,8 @@ METRICS = {
     "handoff_open_tasks": "gauge",
     "handoff_overdue_tasks": "gauge",
     "handoff_timer_lag_seconds": "gauge",
+    "handoff_outbox_lag_seconds": "gauge",
+    "handoff_outbox_dead_letters": "gauge",
     "handoff_worker_heartbeat_age_seconds": "gauge",
     "handoff_database_up": "gauge",
 }
@@ -239,6 +242,19 @@ def test_open_and_overdue_tasks_and_timer_lag_match_the_database(app, db):
     assert lag == pytest.approx((later - oldest).total_seconds()) and lag > 86400
 
 
+def run_command(app, *args: str):
+    """A worker command in this process (it installs its own signal handlers: pytest's are put
+    back)."""
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        result = app.test_cli_runner().invoke(args=list(args))
+    finally:
+        for s, handler in handlers.items():
+            signal.signal(s, handler)
+    assert result.exit_code == 0, result.output
+    return result
+
+
 def test_the_timer_workers_heartbeat_shows_after_it_runs(app, db):
     client = app.test_client()
     samples = scrape(client)
@@ -250,13 +266,7 @@ def test_the_timer_workers_heartbeat_shows_after_it_runs(app, db):
         session.get(heartbeat.WorkerHeartbeat, "w-dead").last_seen = long_ago
         ten_minutes = heartbeat.wall_now() - timedelta(minutes=10)
         session.get(heartbeat.WorkerHeartbeat, "w-crashed").last_seen = ten_minutes
-    handlers = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
-    try:  # the command installs its own; pytest's are put back
-        result = app.test_cli_runner().invoke(args=["timer-worker", "--once", "--name", "w-1"])
-    finally:
-        for s, handler in handlers.items():
-            signal.signal(s, handler)
-    assert result.exit_code == 0, result.output
+    run_command(app, "timer-worker", "--once", "--name", "w-1")
     samples = scrape(client)
     age = value(samples, "handoff_worker_heartbeat_age_seconds", worker="w-1", kind="timer")
     assert ("handoff_worker_heartbeat_age_seconds", (("kind", "timer"), ("worker", "w-1"))) in (
@@ -268,6 +278,54 @@ def test_the_timer_workers_heartbeat_shows_after_it_runs(app, db):
     )
     assert 590 < crashed < 700  # still there: it is what an alert should see
     assert not [k for k in samples if ("worker", "w-dead") in k[1]]  # a day gone: forgotten
+
+
+def test_outbox_lag_and_dead_letters_match_the_outbox(app, db, monkeypatch):
+    client = app.test_client()
+    samples = scrape(client)
+    assert value(samples, "handoff_outbox_lag_seconds") == 0
+    assert value(samples, "handoff_outbox_dead_letters") == 0
+    with db.write() as session:  # street.rg gets mail: a review task is an e-mail to send
+        user = session.scalar(select(User).where(User.username == "street.rg"))
+        admin.set_email(session, user, "street.rg@example.cn", actor_id=None)
+    new_request(Api(app, "dept.mz"), ["TB-RG-01"])
+
+    def oldest_due(now):
+        with db.read() as session:
+            return session.scalar(
+                select(func.min(Notification.next_attempt_at)).where(
+                    Notification.status == "pending",
+                    Notification.channel == "email",
+                    Notification.next_attempt_at <= now,
+                )
+            )
+
+    # ten minutes on, no notification worker has run: the mail waits
+    with clock.freeze(clock.now() + timedelta(minutes=10)) as later:
+        oldest = oldest_due(later)
+        samples = scrape(client)
+        assert oldest is not None
+        lag = value(samples, "handoff_outbox_lag_seconds")
+        assert lag == pytest.approx((later - oldest).total_seconds()) and 590 < lag < 700
+        assert value(samples, "handoff_outbox_dead_letters") == 0
+        # the worker runs without an SMTP server and gives up at the first failure
+        monkeypatch.delenv("SMTP_URL", raising=False)
+        monkeypatch.setenv("NOTIFY_MAX_ATTEMPTS", "1")
+        run_command(app, "notify-worker", "--once", "--name", "n-1")
+        samples = scrape(client)
+    with db.read() as session:
+        dead = session.scalar(
+            select(func.count()).select_from(Notification).where(Notification.status == "dead")
+        )
+    assert dead >= 1
+    assert value(samples, "handoff_outbox_dead_letters") == dead
+    assert value(samples, "handoff_outbox_lag_seconds") == 0  # nothing due is left undelivered
+    # the notification worker beats like the timer worker (a --once run keeps its row)
+    age = value(samples, "handoff_worker_heartbeat_age_seconds", worker="n-1", kind="notify")
+    assert ("handoff_worker_heartbeat_age_seconds", (("kind", "notify"), ("worker", "n-1"))) in (
+        samples
+    )
+    assert 0 <= age < 60
 
 
 # --- who may scrape -------------------------------------------------------------------------
@@ -413,6 +471,24 @@ def test_text_logs_and_caplog_still_work(db, caplog, capsys):
     (line,) = [line for line in err.splitlines() if "server.access" in line]
     assert "[t-1] GET /healthz\\nfake-line 404" in line  # a %0A in the path is no new line
     assert not any(line.startswith("fake-line") for line in err.splitlines())
+
+
+def test_the_engines_state_changes_are_logged_only_when_debugging(db, capsys):
+    def engine_lines(level: str) -> list[dict]:
+        app = make_app(db, LOG_FORMAT="json", LOG_LEVEL=level)
+        try:
+            capsys.readouterr()
+            new_request(Api(app, "dept.mz"), ["TB-RG-03"])  # engine steps: spiff logs
+            err = capsys.readouterr().err
+        finally:
+            app.extensions["db"].dispose()
+        return [e for e in _json_lines(err) if e["logger"].startswith("spiff")]
+
+    try:
+        assert engine_lines("DEBUG")  # there is something to silence
+        assert engine_lines("INFO") == []
+    finally:
+        make_app(db).extensions["db"].dispose()  # the default level again
 
 
 def test_the_log_format_defaults_to_text_in_development_and_json_in_production(monkeypatch):

@@ -1,8 +1,11 @@
 """The engine's clock: real UTC time by default, controllable in tests and demos.
 
 ``now()`` is what the engine uses for "the current time" (timers, due dates, audit stamps). Tests
-move it with ``freeze(dt)`` / ``advance(delta)`` and restore it with ``reset()``. The override is
-process-wide (module state behind a lock), not per thread or per request.
+move it with ``freeze(dt)`` / ``advance(delta)`` and restore it with ``reset()``; the demo history
+(``handoff.demo_history``) plays months of work with ``travel(dt)``, a clock that runs from a
+moment in the past, moved forward with ``advance`` between steps. The override is process-wide
+(module state behind a lock), not per thread or per request, so only a process of its own (a
+test, a CLI command) moves it, never a serving one.
 
 Importing this module also makes SpiffWorkflow's timer events use this clock (see
 ``_patch_spiff_timers`` below), so a boundary timer due in 15 working days can be made to fire by
@@ -14,7 +17,7 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta, tzinfo
 
-__all__ = ["advance", "freeze", "now", "reset"]
+__all__ = ["advance", "freeze", "now", "reset", "travel"]
 
 _lock = threading.Lock()
 _frozen: datetime | None = None  # when set, time stands still at this instant (plus _offset)
@@ -34,7 +37,8 @@ def now() -> datetime:
 
 
 class _Frozen:
-    """Returned by :func:`freeze`; as a context manager it restores the previous clock on exit."""
+    """Returned by :func:`freeze` and :func:`travel`; as a context manager it restores the
+    previous clock on exit."""
 
     def __init__(self, previous: tuple[datetime | None, timedelta]):
         self._previous = previous
@@ -60,6 +64,22 @@ def freeze(dt: datetime) -> _Frozen:
     with _lock:
         previous = (_frozen, _offset)
         _frozen, _offset = dt.astimezone(UTC), timedelta(0)
+    return _Frozen(previous)
+
+
+def travel(dt: datetime) -> _Frozen:
+    """Set the clock to ``dt`` (timezone-aware) and let it run from there, second by second.
+
+    Unlike :func:`freeze`, time goes on: two steps a few milliseconds apart read two instants,
+    as they would in production. Like it, it works as a plain call, and used as
+    ``with travel(dt):`` the previous clock state is restored when the block ends.
+    """
+    global _frozen, _offset
+    if not isinstance(dt, datetime) or dt.tzinfo is None or dt.utcoffset() is None:
+        raise ValueError("travel() needs a timezone-aware datetime")
+    with _lock:
+        previous = (_frozen, _offset)
+        _frozen, _offset = None, dt.astimezone(UTC) - _real_now()
     return _Frozen(previous)
 
 

@@ -1,4 +1,5 @@
-"""Worker liveness: each long-running worker (the timer worker) writes when it was last seen.
+"""Worker liveness: each long-running worker (the timer worker, kind "timer", and the
+notification worker, kind "notify") writes when it was last seen.
 
 One row per worker name. Operators watch the age of the newest beat (`/metrics`), so a worker
 that hangs or dies shows up however the process ended; a worker that stops cleanly removes its
@@ -31,7 +32,7 @@ class WorkerHeartbeat(Base):
     __tablename__ = "worker_heartbeat"
 
     name: Mapped[str] = mapped_column(String(200), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(32))  # "timer"
+    kind: Mapped[str] = mapped_column(String(32))  # "timer" | "notify"
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_seen: Mapped[datetime] = mapped_column(UTCDateTime)
 
