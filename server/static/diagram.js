@@ -192,5 +192,38 @@
       event.preventDefault();
     });
     window.addEventListener("resize", function () { canvas.resized(); });
+    touch(canvas, host);
+  }
+
+  // Fingers: bpmn-js pans and zooms with a mouse only. One finger drags the diagram, two pinch
+  // it; the page still scrolls from above and below the canvas, which is never the whole screen.
+  function touch(canvas, host) {
+    var points = {}; // pointer id -> its last position
+    var spread = null; // the distance between two fingers at the last move
+    host.addEventListener("pointerdown", function (event) {
+      if (event.pointerType === "mouse") { return; }
+      points[event.pointerId] = { x: event.clientX, y: event.clientY };
+      host.setPointerCapture(event.pointerId);
+      spread = null;
+    });
+    host.addEventListener("pointermove", function (event) {
+      var last = points[event.pointerId];
+      if (!last) { return; }
+      points[event.pointerId] = { x: event.clientX, y: event.clientY };
+      var ids = Object.keys(points);
+      if (ids.length === 1) {
+        canvas.scroll({ dx: event.clientX - last.x, dy: event.clientY - last.y });
+      } else if (ids.length === 2) {
+        var a = points[ids[0]], b = points[ids[1]];
+        var now = Math.hypot(a.x - b.x, a.y - b.y);
+        var rect = host.getBoundingClientRect();
+        var middle = { x: (a.x + b.x) / 2 - rect.left, y: (a.y + b.y) / 2 - rect.top };
+        if (spread) { canvas.zoom(clamp(canvas.zoom() * now / spread, 0.2, 4), middle); }
+        spread = now;
+      }
+    });
+    function lifted(event) { delete points[event.pointerId]; spread = null; }
+    host.addEventListener("pointerup", lifted);
+    host.addEventListener("pointercancel", lifted);
   }
 })();

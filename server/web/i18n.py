@@ -447,8 +447,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "diagram.fit": ("显示全图", "Fit to view"),
     "diagram.tools": ("流程图缩放", "Diagram zoom"),
     "diagram.hint": (
-        "拖动可平移；按住 Ctrl 滚动滚轮可缩放。",
-        "Drag to pan; hold Ctrl and scroll to zoom.",
+        "拖动可平移；按住 Ctrl 滚动滚轮或双指捏合可缩放。",
+        "Drag to pan; Ctrl + scroll or pinch to zoom.",
     ),
     # timeline
     "timeline.who": ("办理人", "Who"),

@@ -34,6 +34,7 @@ PHONE = {"width": 390, "height": 844}
 LEGIBLE_PX = 9.0  # the smallest size of a name (CSS px on screen) that still reads
 SIGNING = ("sign_department", "sign_street", "sign_committee")
 FIGURES: dict[str, dict] = {}  # what the legibility checks measured, printed at the end
+SHOTS = ROOT / "docs" / "screenshots"
 
 if not CHROMIUM.exists() and not os.environ.get("CI"):
     pytest.skip(
@@ -93,6 +94,14 @@ def browser():
         chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
         yield chromium
         chromium.close()
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory) -> Path:
+    """docs/screenshots/ with UPDATE_SCREENSHOTS=1, else a temporary folder."""
+    if os.environ.get("UPDATE_SCREENSHOTS"):
+        return SHOTS
+    return tmp_path_factory.mktemp("screenshots")
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -228,7 +237,7 @@ def test_the_machine_has_a_chinese_font():
     assert fonts, "no CJK font: install fonts-noto-cjk (scripts/test does)"
 
 
-def test_instance_page_draws_the_states_legibly_and_zooms(site, browser):
+def test_instance_page_draws_the_states_legibly_and_zooms(site, browser, shots):
     person = Session(browser, site["base"])
     page = person.open(f"/instances/{site['instance']}")
     ready(page)
@@ -260,7 +269,9 @@ def test_instance_page_draws_the_states_legibly_and_zooms(site, browser):
     expect(page.locator("#diagram .diagram-fallback")).to_be_hidden()
 
     measure(page, "instance page", must_see=SIGNING)
+    page.locator("#diagram").screenshot(path=str(shots / "desktop-12-diagram-viewer.png"))
     zooms_and_fits(page)
+    page.locator("#diagram").screenshot(path=str(shots / "desktop-12b-diagram-viewer-fit.png"))
     full_size(page, site["base"])
     person.close()
 
@@ -299,7 +310,7 @@ def test_process_page_draws_legibly_and_zooms(site, browser):
     person.close()
 
 
-def test_without_javascript_the_server_drawing_shows(site, browser):
+def test_without_javascript_the_server_drawing_shows(site, browser, shots):
     person = Session(browser, site["base"], java_script_enabled=False)
     for path in (f"/instances/{site['instance']}", "/processes/handoff"):
         page = person.open(path)
@@ -307,6 +318,7 @@ def test_without_javascript_the_server_drawing_shows(site, browser):
         expect(page.locator("#diagram .diagram-canvas")).to_be_hidden()
         expect(page.locator("#diagram .diagram-tools")).to_be_hidden()
         expect(page.locator("#diagram a[data-full-size]")).to_be_visible()
+    page.locator("#diagram").screenshot(path=str(shots / "desktop-12c-diagram-without-js.png"))
     person.close()
 
 
@@ -321,7 +333,7 @@ def test_a_viewer_that_cannot_draw_leaves_the_server_drawing(site, browser):
     person.close()
 
 
-def test_on_a_phone_the_viewer_fits_the_screen(site, browser):
+def test_on_a_phone_the_viewer_fits_the_screen(site, browser, shots):
     person = Session(
         browser, site["base"], viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True
     )
@@ -330,4 +342,26 @@ def test_on_a_phone_the_viewer_fits_the_screen(site, browser):
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], f"the page scrolls sideways: {width}px"
     measure(page, "instance page, phone", must_see=SIGNING[:1])
+    page.locator("#diagram").screenshot(path=str(shots / "phone-08-diagram-viewer.png"))
+
+    # a finger drags the diagram (bpmn-js itself pans with a mouse only)
+    box = page.locator("#diagram .diagram-canvas").bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    before = viewport_matrix(page)
+    scrolled = page.evaluate("window.scrollY")
+    cdp = page.context.new_cdp_session(page)
+    for kind, dx in (("touchStart", 0), ("touchMove", -60), ("touchMove", -120), ("touchEnd", 0)):
+        points = [] if kind == "touchEnd" else [{"x": x + dx, "y": y}]
+        cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
+    after = viewport_matrix(page)
+    assert after["a"] == pytest.approx(before["a"])  # the same zoom, moved with the finger
+    assert after["e"] == pytest.approx(before["e"] - 120, abs=2)
+    assert page.evaluate("window.scrollY") == scrolled  # the page did not scroll instead
     person.close()
+
+
+def viewport_matrix(page: Page) -> dict:
+    return page.evaluate(
+        """() => { const m = document.querySelector('#diagram .djs-container g.viewport')
+          .transform.baseVal.consolidate().matrix; return { a: m.a, e: m.e, f: m.f }; }"""
+    )
