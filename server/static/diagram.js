@@ -26,6 +26,8 @@
     marks.states = marks.states || {};
     marks.taken = marks.taken || [];
     marks.styles = marks.styles || {};
+    marks.took = {};
+    marks.taken.forEach(function (id) { marks.took[id] = true; });
     var fallback = box.querySelector(".diagram-fallback");
     var canvas = box.querySelector(".diagram-canvas");
     var drawn = fallback.querySelector("svg");
@@ -48,8 +50,10 @@
       })
       .then(function (xml) { return viewer.importXML(coloured(xml, marks)); })
       .then(function () { shown(box, viewer, marks, fallback); })
-      .catch(function (error) {
-        canvas.hidden = true;
+      .catch(function (error) { // the page as it was: the server drawing and its key
+        Array.prototype.forEach.call(box.querySelectorAll(".diagram-box > *"), function (part) {
+          part.hidden = part !== fallback;
+        });
         viewer.destroy();
         box.setAttribute("data-viewer", "failed");
         if (window.console) { window.console.warn("diagram viewer:", error); }
@@ -58,9 +62,9 @@
 
   // The state of an element, as the server drawing has it: an explicit state wins, and a
   // sequence flow the instance went along is done.
-  function stateOf(marks, id, taken) {
+  function stateOf(marks, id) {
     if (Object.prototype.hasOwnProperty.call(marks.states, id)) { return marks.states[id]; }
-    return taken[id] ? "done" : null;
+    return marks.took[id] ? "done" : null;
   }
 
   // The BPMN with each marked element's colours in its diagram interchange (the OMG colour
@@ -68,11 +72,9 @@
   function coloured(xml, marks) {
     var doc = new DOMParser().parseFromString(xml, "application/xml");
     if (doc.getElementsByTagName("parsererror").length) { return xml; } // bpmn-js will say
-    var taken = {};
-    marks.taken.forEach(function (id) { taken[id] = true; });
     ["BPMNShape", "BPMNEdge"].forEach(function (tag) {
       Array.prototype.forEach.call(doc.getElementsByTagNameNS(DI, tag), function (di) {
-        var style = marks.styles[stateOf(marks, di.getAttribute("bpmnElement"), taken)];
+        var style = marks.styles[stateOf(marks, di.getAttribute("bpmnElement"))];
         if (!style) { return; }
         di.setAttributeNS(COLOR, "color:border-color", style.stroke);
         if (tag === "BPMNShape") { di.setAttributeNS(COLOR, "color:background-color", style.fill); }
@@ -91,11 +93,9 @@
     var canvas = viewer.get("canvas");
     var registry = viewer.get("elementRegistry");
     var overlays = viewer.get("overlays");
-    var taken = {};
-    marks.taken.forEach(function (id) { taken[id] = true; });
     registry.forEach(function (element) {
       if (element.type === "label") { return; }
-      var state = stateOf(marks, element.id, taken);
+      var state = stateOf(marks, element.id);
       if (!state) { return; }
       canvas.addMarker(element, "state-" + state);
       var badge = box.querySelector('template[data-badge="' + state + '"]');

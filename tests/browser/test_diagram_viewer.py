@@ -272,6 +272,12 @@ def test_instance_page_draws_the_states_legibly_and_zooms(site, browser, shots):
     page.locator("#diagram").screenshot(path=str(shots / "desktop-12-diagram-viewer.png"))
     zooms_and_fits(page)
     page.locator("#diagram").screenshot(path=str(shots / "desktop-12b-diagram-viewer-fit.png"))
+    # printed, the page shows the server drawing: the whole diagram, not the part in view
+    page.emulate_media(media="print")
+    expect(page.locator("#diagram .diagram-fallback svg")).to_be_visible()
+    expect(page.locator("#diagram .diagram-canvas")).to_be_hidden()
+    page.emulate_media(media="screen")
+    expect(page.locator("#diagram .diagram-canvas")).to_be_visible()
     full_size(page, site["base"])
     person.close()
 
@@ -322,14 +328,22 @@ def test_without_javascript_the_server_drawing_shows(site, browser, shots):
     person.close()
 
 
-def test_a_viewer_that_cannot_draw_leaves_the_server_drawing(site, browser):
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"status": 500, "body": "no"},  # the file cannot be had
+        {"status": 200, "body": "<nope/>", "content_type": "application/xml"},  # nor read
+    ],
+    ids=["http-error", "not-bpmn"],
+)
+def test_a_viewer_that_cannot_draw_leaves_the_server_drawing(site, browser, answer):
     person = Session(browser, site["base"])
-    person.page.route("**/process.xml", lambda route: route.fulfill(status=500, body="no"))
+    person.page.route("**/process.xml", lambda route: route.fulfill(**answer))
     page = person.open(f"/instances/{site['instance']}")
     expect(page.locator("[data-diagram-viewer]")).to_have_attribute("data-viewer", "failed")
     expect(page.locator("#diagram .diagram-fallback svg")).to_be_visible()
-    expect(page.locator("#diagram .diagram-canvas")).to_be_hidden()
-    expect(page.locator("#diagram .diagram-tools")).to_be_hidden()
+    for part in ("diagram-canvas", "diagram-tools", "diagram-legend"):
+        expect(page.locator(f"#diagram .{part}")).to_be_hidden()
     person.close()
 
 
