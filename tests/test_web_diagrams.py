@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 from lxml import etree
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from server import create_app
 from server.web import pages_diagrams
 from workflows import definitions, diagram, queries, roles, service
-from workflows.models import ProcessDefinition, Task
+from workflows.models import ProcessDefinition, ProcessRelease, Task
 
 from .test_web_pages import launch, signed_in, text
 
@@ -111,14 +111,25 @@ def test_a_process_versions_files_are_served_to_anyone_signed_in(app, db):
     assert app.test_client().get(base + "/process.xml").status_code == 302
 
 
-def test_a_version_without_a_layout_says_so_instead_of_failing(app, db):
-    # a diagram interchange without any shape's bounds: deployable, but nothing to draw
-    bare = re.sub(r"<dc:Bounds\b[^>]*/>", "", WEB_PROCESS)
-    with pytest.raises(diagram.DiagramError):
-        diagram.render_svg(bare)
+@pytest.fixture
+def undrawable(db):
+    """A process whose diagram interchange has no shape's bounds: deployable, nothing to draw.
+    Its own key and name, and deleted afterwards: the definitions outlive a test."""
+    xml = re.sub(r"<dc:Bounds\b[^>]*/>", "", WEB_PROCESS)
+    xml = xml.replace('"web_process"', '"diagram_undrawable"').replace("社区走访登记", "无图流程")
     with db.write() as s:
-        definition, _ = definitions.deploy(s, bare, None, roles=roles.role_keys(s))
-        key, version_id = definition.key, definition.id
+        definition, _ = definitions.deploy(s, xml, None, roles=roles.role_keys(s))
+        key, definition_id = definition.key, definition.id
+    yield key, definition_id, xml
+    with db.write() as s:
+        s.execute(delete(ProcessRelease).where(ProcessRelease.key == key))
+        s.execute(delete(ProcessDefinition).where(ProcessDefinition.key == key))
+
+
+def test_a_version_without_a_layout_says_so_instead_of_failing(app, undrawable):
+    key, version_id, xml = undrawable
+    with pytest.raises(diagram.DiagramError):
+        diagram.render_svg(xml)
     admin = signed_in(app, "admin")
     page = admin.get(f"/processes/{key}")
     assert page.status_code == 200
