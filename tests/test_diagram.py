@@ -11,7 +11,15 @@ import pytest
 from lxml import etree
 
 from workflows import clock, definitions, engine
-from workflows.diagram import NS, DiagramError, render_svg, sequence_flows
+from workflows.diagram import (
+    NS,
+    DiagramError,
+    badge_svg,
+    legend_svg,
+    render_svg,
+    sequence_flows,
+    state_styles,
+)
 from workflows.diagram_shapes import layout_text, text_width, wrap_text
 from workflows.progress import taken_flows, taken_transitions
 
@@ -547,3 +555,48 @@ def test_flows_joining_the_same_two_elements_are_all_taken(loop_xml, loop_proces
     assert {"f_reject", "f_reject_2"} <= taken_flows(workflow, flows)
     # A step with no flow in the mapping is left out rather than guessed.
     assert taken_flows(workflow, {}) == set()
+
+
+# --- The key and badges alone, for a page that draws the diagram in the browser -------------
+
+
+def test_the_legend_alone_is_the_drawings_key_and_defines_no_ids(source):
+    words = {"title": "Legend", "done": "done", "active": "active", "waiting": "waiting"}
+    words["cancelled"] = "cancelled"
+    alone = etree.fromstring(legend_svg(words).encode())
+    drawn = etree.fromstring(render_svg(source, legend=words).encode())
+    key_in = drawn.find(".//s:g[@class='bpmn-legend']", S)
+    key_alone = alone.find("s:g[@class='bpmn-legend']", S)
+    # the same swatches, badges and words as under the drawn diagram
+    strip = re.compile(r'(x|y|transform)="[^"]*"')
+    assert strip.sub("", etree.tostring(key_alone).decode()) == strip.sub(
+        "", etree.tostring(key_in).decode()
+    )
+    assert alone.get("aria-label") == "Legend"
+    assert not alone.xpath("//@id")  # it can sit beside a drawn diagram in one page
+    x, y, w, h = (float(v) for v in alone.get("viewBox").split())
+    assert (float(alone.get("width")), float(alone.get("height"))) == (w, h)  # 1:1
+    assert "图例 Legend" in legend_svg()  # without words: both languages, as render_svg
+
+
+def test_a_badge_alone_is_the_one_drawn_on_a_shape(source):
+    drawn = etree.fromstring(render_svg(source, {"review": "active"}).encode())
+    on_shape = drawn.find(".//s:g[@id='el-review']/s:g[@class='bpmn-badge']", S)
+    alone = etree.fromstring(badge_svg("active").encode())
+    badge = alone.find("s:g[@class='bpmn-badge']", S)
+    assert [etree.tostring(c) for c in badge] == [etree.tostring(c) for c in on_shape]
+    assert alone.get("aria-hidden") == "true" and alone.get("viewBox") == "-10 -10 20 20"
+    with pytest.raises(DiagramError, match="unknown state"):
+        badge_svg("neutral")
+
+
+def test_state_styles_are_the_drawings_colours(source):
+    styles = state_styles()
+    assert set(styles) == {"done", "active", "waiting", "cancelled"}
+    svg = etree.fromstring(render_svg(source, {"review": "active"}).encode())
+    rect = svg.find(".//s:g[@id='el-review']/s:rect", S)
+    assert (rect.get("stroke"), rect.get("fill")) == (
+        styles["active"]["stroke"],
+        styles["active"]["fill"],
+    )
+    assert styles["waiting"]["dash"] and styles["done"]["dash"] is None

@@ -28,8 +28,8 @@ NAME = "社区走访登记"
 # the same process with a second version's task name, for version tests
 BPMN_V2 = BPMN.replace('name="入户走访"'.encode(), 'name="入户走访复核"'.encode())
 SEVERAL_PROBLEMS = (FIXTURES / "validation" / "several_problems.bpmn").read_bytes()
-# technical names the catalogue keeps as they are in Chinese too
-ACRONYMS = {"PDF", "MB", "Office", "BPMN"}
+# technical names the catalogue keeps as they are in Chinese too (Ctrl: the key, as on it)
+ACRONYMS = {"PDF", "MB", "Office", "BPMN", "Ctrl"}
 CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
 
 

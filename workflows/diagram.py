@@ -144,6 +144,49 @@ def sequence_flows(bpmn_xml: str | bytes) -> dict[tuple[str, str], list[str]]:
     return flows
 
 
+def legend_svg(legend: Mapping[str, str] | None = None) -> str:
+    """The states' key alone, as a small standalone SVG at 1:1 scale: for a page that draws the
+    diagram some other way (the browser's zoomable viewer) and must show the same key.
+
+    `legend` words it as for `render_svg`. It defines no ids, so it can sit beside a drawn
+    diagram in one document."""
+    words = legend.get("title", "图例") if legend else "图例 Legend"
+    svg = _bare_svg(words)
+    width = sh.legend(svg, 0, 0, legend)
+    # the badges stick out 6 above the swatches, the text 2 past the last one
+    box = Box(-2, -8, width + 4, 30)
+    svg.attrib.update({"viewBox": f"{num(box.x)} {num(box.y)} {num(box.w)} {num(box.h)}"})
+    svg.attrib.update({"width": num(box.w), "height": num(box.h)})
+    return etree.tostring(svg, encoding="unicode")
+
+
+def badge_svg(state: str) -> str:
+    """The round badge `render_svg` puts on an element in `state` (its glyph tells the state
+    without colour), alone as a 20 × 20 SVG, to pin on the browser viewer's shapes."""
+    if state not in STATE_LABELS:
+        raise DiagramError(f"unknown state {state!r}; use one of {sorted(STATE_LABELS)}")
+    svg = _bare_svg(None)
+    svg.attrib.update({"viewBox": "-10 -10 20 20", "width": "20", "height": "20"})
+    svg.set("aria-hidden", "true")
+    sh.badge(svg, state, 0, 0)
+    return etree.tostring(svg, encoding="unicode")
+
+
+def state_styles() -> dict[str, dict[str, str | float | None]]:
+    """{state: {"stroke", "fill", "text", "width", "dash"}}: the colours and line styles
+    `render_svg` draws each state with, for a browser viewer to draw them alike."""
+    keys = ("stroke", "fill", "text", "width", "dash")
+    return {state: {k: getattr(STYLES[state], k) for k in keys} for state in STATE_LABELS}
+
+
+def _bare_svg(label: str | None) -> etree._Element:
+    svg = etree.Element(f"{{{sh.SVG_NS}}}svg", nsmap={None: sh.SVG_NS})
+    if label:
+        svg.attrib.update({"role": "img", "aria-label": sh.clean(label)})
+    svg.attrib.update({"font-family": sh.FONT_FAMILY, "font-size": str(sh.FONT_SIZE)})
+    return svg
+
+
 # --- Reading the file ---------------------------------------------------------------------
 
 

@@ -38,6 +38,7 @@ def register_web(app: Flask) -> None:
         pages_attachments,
         pages_auth,
         pages_calendar,
+        pages_diagrams,
         pages_fanout,
         pages_finance,
         pages_instances,

@@ -493,6 +493,15 @@ STRINGS: dict[str, tuple[str, str]] = {
     "diagram.waiting": ("等待中", "waiting"),
     "diagram.cancelled": ("已取消", "cancelled"),
     "diagram.unavailable": ("流程图暂时无法绘制。", "The diagram cannot be drawn right now."),
+    "diagram.full_size": ("全尺寸查看", "Full size"),
+    "diagram.zoom_in": ("放大", "Zoom in"),
+    "diagram.zoom_out": ("缩小", "Zoom out"),
+    "diagram.fit": ("显示全图", "Fit to view"),
+    "diagram.tools": ("流程图缩放", "Diagram zoom"),
+    "diagram.hint": (
+        "拖动可平移；按住 Ctrl 滚动滚轮或双指捏合可缩放。",
+        "Drag to pan; Ctrl + scroll or pinch to zoom.",
+    ),
     # timeline
     "timeline.who": ("办理人", "Who"),
     "timeline.what": ("事件", "What"),

@@ -3,11 +3,9 @@ the timeline, cancelling; a handoff's agreement and money trail are shown beside
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from flask import flash, redirect, render_template, url_for
-from markupsafe import Markup
 
 from handoff import queries as handoff_queries
 from handoff import termination
@@ -21,8 +19,8 @@ from .. import get_db
 from . import fmt, formview, signin
 from .blueprint import bp, form_text
 from .i18n import one_language, t
+from .pages_diagrams import instance_card
 
-log = logging.getLogger(__name__)
 FIELD_DETAILS = ("decision", "score", "amount", "voucher_no", "transferred_on", "completed_on")
 
 
@@ -100,31 +98,6 @@ def timeline(
     return rows
 
 
-def legend_words() -> dict[str, str]:
-    """The diagram's key in the page's language."""
-    states = ("done", "active", "waiting", "cancelled")
-    return {"title": t("diagram.legend"), **{s: t(f"diagram.{s}") for s in states}}
-
-
-def diagram_markup(
-    instance: ProcessInstance, states: dict[str, str], taken: set[str]
-) -> Markup | None:
-    from workflows import diagram
-
-    try:
-        svg = diagram.render_svg(
-            instance.definition.bpmn_xml,
-            states,
-            title=instance.title,
-            taken=taken,
-            legend=legend_words(),
-        )
-    except Exception:  # noqa: BLE001 - the page stays useful without its picture
-        log.exception("diagram failed for instance %s", instance.id)
-        return None
-    return Markup(svg)  # noqa: S704 - the renderer emits static, script-free SVG
-
-
 def _start_pairs(session, instance: ProcessInstance, data: dict[str, Any]):
     """What the starter filled in on the start form (for processes other than the handoff)."""
     try:
@@ -165,7 +138,7 @@ def instance_page(instance_id: int):
             start_pairs=[] if req is not None else _start_pairs(session, instance, detail["data"]),
             detail=detail,
             data=detail["data"],
-            diagram=diagram_markup(instance, detail["states"], detail["taken"]),
+            diagram=instance_card(instance, detail["states"], detail["taken"]),
             inbox_ids=inbox_ids,
             events=timeline(
                 detail["history"],

@@ -12,10 +12,9 @@ import logging
 from dataclasses import dataclass
 
 from flask import flash, redirect, render_template, request, url_for
-from markupsafe import Markup
 from sqlalchemy import select
 
-from workflows import audit, definitions, diagram, plugins, queries, starting
+from workflows import audit, definitions, plugins, queries, starting
 from workflows.errors import Conflict, EngineFailure, Forbidden, FormErrors, Invalid, NotFound
 from workflows.models import ProcessDefinition, User
 from workflows.service import Actor
@@ -24,7 +23,7 @@ from .. import get_db
 from . import formview, signin
 from .blueprint import PER_PAGE, bp, int_arg, pager
 from .i18n import t
-from .pages_instances import legend_words
+from .pages_diagrams import process_card
 
 log = logging.getLogger(__name__)
 
@@ -87,17 +86,6 @@ def _versions(session, key: str) -> list[ProcessDefinition]:
     )
 
 
-def _svg(definition: ProcessDefinition) -> Markup | None:
-    try:
-        svg = diagram.render_svg(
-            definition.bpmn_xml, {}, title=definition.name, legend=legend_words()
-        )
-    except Exception:  # noqa: BLE001 - the page stays useful without its picture
-        log.exception("diagram failed for definition %s", definition.id)
-        return None
-    return Markup(svg)  # noqa: S704 - the renderer emits static, script-free SVG
-
-
 def _people(session, ids) -> dict[int, User]:
     ids = {i for i in ids if i is not None}
     if not ids:
@@ -158,7 +146,7 @@ def process_page(key: str):
             in_force=released,
             instance_counts=queries.instance_counts(session) if actor.is_admin else {},
             people=_people(session, [v.deployed_by_id for v in versions]),
-            diagram=_svg(current),
+            diagram=process_card(current),
             tasks=list(entry.parsed.user_tasks.values()),
             page=page,
             pages=pager(page, "web.process_page", key=key),

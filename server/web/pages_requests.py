@@ -34,7 +34,8 @@ from .. import get_db
 from . import signin
 from .blueprint import PER_PAGE, bp, form_text, int_arg, pager
 from .i18n import t
-from .pages_instances import diagram_markup, may_cancel, task_names, timeline
+from .pages_diagrams import diagram_markup
+from .pages_instances import may_cancel, task_names, timeline
 
 log = logging.getLogger(__name__)
 FUNDED = set(handoff_rules.FUNDED_CATEGORIES)
