@@ -83,7 +83,7 @@ def test_the_full_size_instance_svg_has_the_states_and_the_pages_language(
     assert r.status_code == 200 and r.mimetype == "image/svg+xml"
     svg = etree.fromstring(r.get_data())
     ns = {"s": "http://www.w3.org/2000/svg"}
-    active = svg.find(".//s:g[@id='el-sign_street']", ns)
+    active = svg.find(".//s:g[@id='el-sign_committee']", ns)  # the committee signs first
     assert "state-active" in active.get("class")
     assert "state-done" in svg.find(".//s:g[@id='el-street_review']", ns).get("class")
     legend = "".join(svg.find(".//s:g[@class='bpmn-legend']", ns).itertext())
