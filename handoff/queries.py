@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, defer, lazyload, selectinload
 
+from workflows import clock
 from workflows.errors import NotFound
 from workflows.models import OrgUnit, ProcessInstance
 from workflows.queries import (
@@ -24,7 +25,7 @@ from workflows.queries import (
 )
 from workflows.service import Actor
 
-from . import instalments, termination
+from . import instalments, negotiation, termination
 from .models import Agreement, HandoffInstance, LedgerEntry, Request, Termination
 
 REQUEST_SORTS = {"created_at": Request.created_at, "id": Request.id, "title": Request.title}
@@ -107,6 +108,17 @@ def instance_view(session: Session, actor: Actor, instance_id: int) -> dict[str,
     read) with what the handoff adds."""
     detail = instance_detail(session, actor, instance_id)
     detail.update(instance_extras(session, instance_id))
+    detail["instalments"] = (
+        instalments.progress(
+            plan_of(detail["agreement"], detail["request"]),
+            detail["ledger"]["entries"],
+            detail["open_tasks"],
+            clock.now(),
+        )
+        if detail["request"] is not None
+        else []
+    )
+    detail["negotiation"] = negotiation.rounds(session, [instance_id])[instance_id]
     return detail
 
 

@@ -976,6 +976,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "agreement.status.terminated": ("已终止", "terminated"),
     "agreement.status.cancelled": ("已撤销", "cancelled"),
     "agreement.status.withdrawn": ("部门已撤回", "withdrawn"),
+    "agreement.version": ("第 {n} 稿（经协商重新起草）", "draft {n} (redrafted after negotiation)"),
     "agreement.terminated_at": ("终止日期", "Terminated on"),
     "agreement.termination_reason": ("终止原因", "Reason for termination"),
     "agreement.terminated_note": (
