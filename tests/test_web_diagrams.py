@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 from lxml import etree
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from server import create_app
 from server.web import pages_diagrams
 from workflows import definitions, diagram, queries, roles, service
-from workflows.models import ProcessDefinition, ProcessRelease, Task
+from workflows.models import ProcessDefinition, Task
 
 from .test_web_pages import launch, signed_in, text
 
@@ -114,16 +114,15 @@ def test_a_process_versions_files_are_served_to_anyone_signed_in(app, db):
 @pytest.fixture
 def undrawable(db):
     """A process whose diagram interchange has no shape's bounds: deployable, nothing to draw.
-    Its own key and name, and deleted afterwards: the definitions outlive a test."""
+    Its own key and name, so that no other test's process is changed. Never deleted afterwards:
+    a deployed version is never deleted in the product, and the parsed definitions are cached
+    by id (SQLite would hand a deleted row's id to the next deployment)."""
     xml = re.sub(r"<dc:Bounds\b[^>]*/>", "", WEB_PROCESS)
     xml = xml.replace('"web_process"', '"diagram_undrawable"').replace("社区走访登记", "无图流程")
     with db.write() as s:
         definition, _ = definitions.deploy(s, xml, None, roles=roles.role_keys(s))
         key, definition_id = definition.key, definition.id
-    yield key, definition_id, xml
-    with db.write() as s:
-        s.execute(delete(ProcessRelease).where(ProcessRelease.key == key))
-        s.execute(delete(ProcessDefinition).where(ProcessDefinition.key == key))
+    return key, definition_id, xml
 
 
 def test_a_version_without_a_layout_says_so_instead_of_failing(app, undrawable):
