@@ -13,7 +13,7 @@ from workflows import audit, clock, hooks
 from workflows.errors import Conflict
 from workflows.models import Task
 
-from . import notices, rules, termination
+from . import agreement_terms, notices, rules, termination
 from .models import Agreement, LedgerEntry, Signature
 from .money import fen_to_yuan, parse_yuan, yuan_to_fen
 
@@ -72,29 +72,11 @@ def draft_agreement(
     existing = session.scalar(select(Agreement).where(Agreement.instance_id == instance_id))
     if existing is not None:
         return existing
-    content = {
-        "title": "社区工作事项委托协议",
-        "parties": {
-            "department": {"code": data["department"], "name": data.get("department_name", "")},
-            "street_office": {"code": data["street"], "name": data.get("street_name", "")},
-            "committee": {"code": data["community"], "name": data.get("community_name", "")},
-        },
-        "work": {
-            "title": data["title"],
-            "description": data.get("description", ""),
-            "item_code": data.get("item_code", ""),
-            "item_name": data.get("item_name", ""),
-        },
-        "authority": data.get("legal_basis", ""),
-        "deadline": data.get("due_date", ""),
-        "amount": data["amount"],
-        "request_no": data["request_no"],
-    }
     agreement = Agreement(
         instance_id=instance_id,
         number=agreement_number(data),
         status="draft",
-        content=content,
+        content=agreement_terms.content(session, data),
         amount_fen=int(data["amount_fen"]),
         created_at=clock.now(),
     )

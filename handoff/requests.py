@@ -9,6 +9,7 @@ request's text found (`handoff.screening`).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -26,7 +27,7 @@ from workflows.models import OrgUnit, ProcessInstance
 from workflows.service import Actor
 from workflows.workdays import Due, shanghai_date
 
-from . import screening
+from . import agreement_terms, screening
 from .catalog import item_in_force
 from .models import HandoffInstance, Request
 from .money import fen_to_yuan, parse_yuan, yuan_to_fen
@@ -101,6 +102,8 @@ class RequestInput:
     legal_basis: str = ""
     due_date: str | None = None
     department_code: str | None = None
+    # the agreement's terms (`handoff.agreement_terms.FIELDS`), checked by its `parse`
+    terms: Mapping[str, Any] | None = None
 
 
 def _department_of(session: Session, actor: Actor, code: str | None) -> OrgUnit:
@@ -164,7 +167,7 @@ def _texts(payload: RequestInput, errors: dict[str, str]) -> None:
             errors[name] = problem.message
 
 
-def _validate(payload: RequestInput) -> tuple[int, date]:
+def _validate(payload: RequestInput) -> tuple[int, date, agreement_terms.Terms | None]:
     errors: dict[str, str] = {}
     _texts(payload, errors)
     amount_fen: int | None = None
@@ -180,10 +183,20 @@ def _validate(payload: RequestInput) -> tuple[int, date]:
             errors["due_date"] = problem
     except ValueError as exc:
         errors["due_date"] = str(exc)
+    terms = None
+    try:  # checked against the amount and due date when those are right themselves
+        terms = agreement_terms.parse(
+            payload.terms,
+            amount_fen=amount_fen,
+            due=None if "due_date" in errors else due,
+            today=today(),
+        )
+    except FormErrors as exc:
+        errors.update(exc.fields)
     if errors:
         raise FormErrors(errors)
     assert amount_fen is not None and due is not None
-    return amount_fen, due
+    return amount_fen, due, terms
 
 
 # An instance's title is a label: the request's title and, in brackets, its community, so the
@@ -204,7 +217,7 @@ def instance_title(title: str, community: str) -> str:
 
 def create_request(db: Database, actor: Actor, payload: RequestInput) -> int:
     """Store the request and start one handoff per community, all in one transaction."""
-    amount_fen, due = _validate(payload)
+    amount_fen, due, terms = _validate(payload)
     with db.write() as session:
         department = _department_of(session, actor, payload.department_code)
         communities = _communities(session, payload.community_codes)
@@ -233,6 +246,7 @@ def create_request(db: Database, actor: Actor, payload: RequestInput) -> int:
             legal_basis=payload.legal_basis.strip() or (item.legal_basis if item else ""),
             amount_fen=amount_fen,
             due_date=due,
+            terms=terms.as_data() if terms else None,
             created_by_id=actor.user_id,
             created_at=clock.now(),
         )
@@ -300,6 +314,7 @@ def _instance_data(
         "amount": fen_to_yuan(request.amount_fen),
         "amount_fen": request.amount_fen,
         "due_date": request.due_date.isoformat() if request.due_date else "",
+        "terms": request.terms,
         "requested_on": request.created_at.astimezone(SHANGHAI).date().isoformat(),
         "department": department.code,
         "department_name": department.name,
