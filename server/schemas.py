@@ -395,7 +395,7 @@ class TermsOut(Schema):
     authority = fields.String()
     acceptance_standard = fields.String()
     permitted_use = fields.String()
-    start_date = fields.Date()
+    start_date = fields.String(metadata={"format": "date"})  # as stored: YYYY-MM-DD
 
 
 class RequestCreate(Strict):

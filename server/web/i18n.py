@@ -470,11 +470,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     "agreement.party_a": ("委托方（甲方）", "Principal (party A)"),
     "agreement.party_b": ("受托方（乙方）", "Agent (party B)"),
     "agreement.party_c": ("监督方（丙方）", "Supervisor (party C)"),
-    "agreement.work": ("委托事项", "Work"),
-    "agreement.authority": ("授权与依据（权随责走）", "Authority and basis"),
-    "agreement.deadline": ("完成期限", "Deadline"),
-    "agreement.amount": ("工作经费（费随事转）", "Funds"),
-    "agreement.amount_words": ("大写", "In words"),
     "agreement.terms": (
         "甲方将上述事项委托乙方办理，并按约定拨付工作经费；乙方按期办理并报告完成情况；"
         "丙方负责审核与监督，并对办理结果进行评价。未经准入的事项，乙方有权拒绝。",
@@ -539,6 +534,8 @@ STRINGS: dict[str, tuple[str, str]] = {
         "The funds of this agreement total CNY ",
     ),
     "agreement.amount_unit": (" 元", ""),
+    "agreement.words_open": ("（大写：", " (in words: "),
+    "agreement.words_close": ("）", ")"),
     "agreement.permitted_use": ("经费使用范围", "The funds may be used for"),
     "agreement.payment": ("拨付方式", "Payment"),
     "agreement.payment_once": (
