@@ -530,10 +530,9 @@ STRINGS: dict[str, tuple[str, str]] = {
         "as parties A and B agree separately.",
     ),
     "agreement.amount_total": (
-        "本协议工作经费总额为人民币 ",
-        "The funds of this agreement total CNY ",
+        "本协议工作经费总额为人民币 {amount} 元",
+        "The funds of this agreement total CNY {amount}",
     ),
-    "agreement.amount_unit": (" 元", ""),
     "agreement.words_open": ("（大写：", " (in words: "),
     "agreement.words_close": ("）", ")"),
     "agreement.permitted_use": ("经费使用范围", "The funds may be used for"),
