@@ -448,8 +448,10 @@ def test_the_agreement_page_is_a_formal_document_in_chinese(app, db, signed):
     assert "¥2,000.00" in plan and "¥1,000.00" in plan and "¥5,000.00" in plan  # and its total
     assert page.count('class="sign-box signed"') == 3
     assert page.count("（盖章）") == 3 and "负责人或授权代表签字" in page
-    today = date.today()
-    assert f"{today.year}年{today.month}月{today.day}日" in page or "日期" in page
+    today = handoff.today()  # the signatures' day in Beijing, as the document dates them
+    assert page.count("日期：<time datetime=") == 3
+    assert f">{today.year}年{today.month}月{today.day}日</time>" in page
+    assert f"本协议于 {today.year}年{today.month}月{today.day}日 经三方签署生效" in page
     assert 'href="/static/agreement.css"' in page
     assert f'href="/agreements/{agreement.id}.pdf"' in page
     for clause in agreement_templates.DEFAULTS["assisted"].values():
