@@ -13,7 +13,7 @@ from workflows import audit, clock, hooks
 from workflows.errors import Conflict
 from workflows.models import Task
 
-from . import instalments, negotiation, notices, rules, termination
+from . import agreement_terms, instalments, negotiation, notices, rules, termination
 from .models import Agreement, LedgerEntry, Signature
 from .money import fen_to_yuan, parse_yuan, yuan_to_fen
 
@@ -84,7 +84,7 @@ def draft_agreement(
     """The handoff's agreement as its terms now stand: drafted when signing first starts, and
     drafted again (a new version, every signature given so far void) when negotiation changed
     the terms."""
-    content = _content(data)
+    content = agreement_terms.content(session, data)
     existing = session.scalar(select(Agreement).where(Agreement.instance_id == instance_id))
     if existing is not None:
         if existing.status == "draft" and any(
@@ -132,31 +132,6 @@ def _redraft(session: Session, agreement: Agreement, content: dict, amount_fen: 
         amount=fen_to_yuan(amount_fen),
         signatures_void=len(void),
     )
-
-
-def _content(data: Mapping[str, Any]) -> dict[str, Any]:
-    plan = data.get("payment_plan")
-    return {
-        "title": "社区工作事项委托协议",
-        "parties": {
-            "department": {"code": data["department"], "name": data.get("department_name", "")},
-            "street_office": {"code": data["street"], "name": data.get("street_name", "")},
-            "committee": {"code": data["community"], "name": data.get("community_name", "")},
-        },
-        "work": {
-            "title": data["title"],
-            "description": data.get("description", ""),
-            "item_code": data.get("item_code", ""),
-            "item_name": data.get("item_name", ""),
-        },
-        "authority": data.get("legal_basis", ""),
-        "deadline": data.get("due_date", ""),
-        "amount": data["amount"],
-        "conditions": data.get("conditions", ""),
-        # instances started before payment plans pay everything on signing
-        "payment_plan": plan if plan is not None else instalments.single(int(data["amount_fen"])),
-        "request_no": data["request_no"],
-    }
 
 
 def _sign(ctx: hooks.HookContext, task: Task, form_data: dict[str, Any]) -> None:

@@ -50,8 +50,15 @@ def seed(session: Session) -> dict[str, int]:
     units = {u.code: u for u in session.scalars(select(OrgUnit))}
     for row in load("org_units.json")["org_units"]:
         if row["code"] in units:
+            unit = units[row["code"]]
+            # the demo's own unit, seeded before units had legal names: give it its legal name
+            # (a unit an admin renamed, or named legally, is theirs)
+            if unit.legal_name is None and unit.name == row["name"]:
+                unit.legal_name = row.get("legal_name")
             continue
-        unit = OrgUnit(code=row["code"], name=row["name"], kind=row["kind"])
+        unit = OrgUnit(
+            code=row["code"], name=row["name"], legal_name=row.get("legal_name"), kind=row["kind"]
+        )
         if row["parent"]:
             unit.parent = units[row["parent"]]
         session.add(unit)

@@ -70,6 +70,9 @@ class Request(Base):
     # paid (`handoff.instalments`): what the committee may negotiate before signing
     conditions: Mapped[str] = mapped_column(Text, default="")
     payment_plan: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    # the agreement's terms the department filled in (`handoff.agreement_terms.Terms.as_data`);
+    # None: none given (migration 0013)
+    terms: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
@@ -186,3 +189,19 @@ class Termination(Base):
 
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), primary_key=True)
     handoff_instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+
+
+class AgreementTemplate(Base):
+    """The fixed clauses of the agreements of one catalog category (`unlisted` for items not
+    in the catalog), admin-edited (`handoff.agreement_templates`). An agreement copies the
+    clauses in force when it is drafted: a later edit changes no drafted or signed agreement."""
+
+    __tablename__ = "agreement_template"
+
+    category: Mapped[str] = mapped_column(String(32), primary_key=True)
+    # clause key (breach, variation, termination, dispute, other) -> its text
+    clauses: Mapped[dict[str, str]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+    updated_by: Mapped[User | None] = relationship(lazy="joined")

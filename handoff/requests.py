@@ -9,6 +9,7 @@ request's text found (`handoff.screening`).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -26,7 +27,7 @@ from workflows.models import OrgUnit, ProcessInstance
 from workflows.service import Actor
 from workflows.workdays import Due, shanghai_date
 
-from . import instalments, screening
+from . import agreement_terms, instalments, screening
 from .catalog import item_in_force
 from .models import HandoffInstance, Request
 from .money import fen_to_yuan, parse_yuan, yuan_to_fen
@@ -105,6 +106,8 @@ class RequestInput:
     department_code: str | None = None
     conditions: str = ""  # 工作条件: the staff, training, equipment and premises provided
     payment_plan: list[instalments.InstalmentInput] | None = None
+    # the agreement's terms (`handoff.agreement_terms.FIELDS`), checked by its `parse`
+    terms: Mapping[str, Any] | None = None
 
 
 def _department_of(session: Session, actor: Actor, code: str | None) -> OrgUnit:
@@ -169,7 +172,9 @@ def _texts(payload: RequestInput, errors: dict[str, str]) -> None:
             errors[name] = problem.message
 
 
-def _validate(payload: RequestInput) -> tuple[int, date, list[dict]]:
+def _validate(
+    payload: RequestInput,
+) -> tuple[int, date, list[dict], agreement_terms.Terms | None]:
     errors: dict[str, str] = {}
     _texts(payload, errors)
     amount_fen: int | None = None
@@ -191,10 +196,20 @@ def _validate(payload: RequestInput) -> tuple[int, date, list[dict]]:
             plan = instalments.plan(payload.payment_plan, amount_fen, today())
         except instalments.PlanErrors as exc:
             errors.update(exc.fields)
+    terms = None
+    try:  # checked against the amount and due date when those are right themselves
+        terms = agreement_terms.parse(
+            payload.terms,
+            amount_fen=amount_fen,
+            due=None if "due_date" in errors else due,
+            today=today(),
+        )
+    except FormErrors as exc:
+        errors.update(exc.fields)
     if errors:
         raise FormErrors(errors)
     assert amount_fen is not None and due is not None
-    return amount_fen, due, plan
+    return amount_fen, due, plan, terms
 
 
 # An instance's title is a label: the request's title and, in brackets, its community, so the
@@ -215,7 +230,7 @@ def instance_title(title: str, community: str) -> str:
 
 def create_request(db: Database, actor: Actor, payload: RequestInput) -> int:
     """Store the request and start one handoff per community, all in one transaction."""
-    amount_fen, due, plan = _validate(payload)
+    amount_fen, due, plan, terms = _validate(payload)
     with db.write() as session:
         department = _department_of(session, actor, payload.department_code)
         communities = _communities(session, payload.community_codes)
@@ -246,6 +261,7 @@ def create_request(db: Database, actor: Actor, payload: RequestInput) -> int:
             due_date=due,
             conditions=payload.conditions.strip(),
             payment_plan=plan,
+            terms=terms.as_data() if terms else None,
             created_by_id=actor.user_id,
             created_at=clock.now(),
         )
@@ -316,6 +332,7 @@ def _instance_data(
         "conditions": request.conditions,
         "payment_plan": request.payment_plan or [],
         "instalment_index": 0,
+        "terms": request.terms,
         "requested_on": request.created_at.astimezone(SHANGHAI).date().isoformat(),
         "department": department.code,
         "department_name": department.name,

@@ -71,7 +71,15 @@ def _revision_keeps_rules(data: dict, instance: Mapping) -> dict[str, str]:
             errors["amount"] = "协助事项必须有经费（费随事转） assisted work must bring money"
     if "due_date" in data:
         # review starts again: the new date must leave the review and funding periods
-        problem = due_date_problem(date.fromisoformat(data["due_date"]), amount_fen)
+        due = date.fromisoformat(data["due_date"])
+        problem = due_date_problem(due, amount_fen)
+        # and the agreement's work may not start after it ends
+        start = (instance.get("terms") or {}).get("start_date")
+        if not problem and start and due < date.fromisoformat(start):
+            problem = (
+                f"不能早于协议约定的开始日期 {start} "
+                f"must not be before the agreed start date ({start})"
+            )
         if problem:
             errors["due_date"] = problem
     if not any(k in data for k in ("title", "description", "legal_basis", "amount", "due_date")):

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate
 
-from handoff import instalments
+from handoff import agreement_templates, agreement_terms, instalments
 from handoff.catalog import ITEM_CODE_MAX
 from handoff.models import CatalogItem, Request
 from handoff.money import fen_to_yuan
@@ -250,6 +250,10 @@ class OrgUnitOut(Schema):
     id = fields.Integer()
     code = fields.String()
     name = fields.String()
+    legal_name = fields.String(
+        allow_none=True,
+        metadata={"description": "the full legal name documents use; null: the name is"},
+    )
     kind = fields.String()
     parent = computed(lambda u: u.parent.code if u.parent else None, nullable=True)
 
@@ -263,12 +267,19 @@ class OrgUnitCreate(Strict):
         ],
     )
     name = name_field(column_length(OrgUnit.name), required=True)
+    legal_name = name_field(column_length(OrgUnit.legal_name), blank=True, allow_none=True)
     kind = fields.String(required=True, validate=validate.OneOf(ORG_KINDS))
     parent = fields.String(allow_none=True, validate=validate.Length(max=UNIT_CODE_MAX))
 
 
 class OrgUnitPatch(Strict):
     name = name_field(column_length(OrgUnit.name))
+    legal_name = name_field(
+        column_length(OrgUnit.legal_name),
+        blank=True,
+        allow_none=True,
+        metadata={"description": "null or empty: none (documents use the name)"},
+    )
     parent = fields.String(allow_none=True, validate=validate.Length(max=UNIT_CODE_MAX))
 
 
@@ -362,6 +373,55 @@ class InstalmentIn(Strict):
         return instalments.InstalmentInput(**data)
 
 
+class TermsIn(Strict):
+    """The agreement's variable terms (`handoff.agreement_terms`, which checks them again)."""
+
+    contact_name = name_field(
+        agreement_terms.NAME_MAX, required=True, metadata={"description": "甲方联系人"}
+    )
+    contact_phone = name_field(
+        agreement_terms.PHONE_MAX,
+        required=True,
+        metadata={"description": "甲方联系电话: a mobile, or a landline with its area code"},
+    )
+    committee_contact = name_field(
+        agreement_terms.CONTACT_MAX,
+        blank=True,
+        load_default="",
+        metadata={"description": "乙方联系人 (name and phone), when known"},
+    )
+    authority = fields.String(
+        required=True,
+        validate=Text(agreement_terms.TEXT_MAX, multiline=True),
+        metadata={"description": "委托权限: the authority handed to the committee"},
+    )
+    acceptance_standard = fields.String(
+        required=True,
+        validate=Text(agreement_terms.TEXT_MAX, multiline=True),
+        metadata={"description": "验收标准"},
+    )
+    permitted_use = text_field(
+        agreement_terms.TEXT_MAX,
+        load_default="",
+        metadata={"description": "经费使用范围; required when the amount is not 0"},
+    )
+    start_date = fields.String(
+        required=True,
+        validate=validate.Length(max=10),
+        metadata={"description": "YYYY-MM-DD, from today until the due date"},
+    )
+
+
+class TermsOut(Schema):
+    contact_name = fields.String()
+    contact_phone = fields.String()
+    committee_contact = fields.String()
+    authority = fields.String()
+    acceptance_standard = fields.String()
+    permitted_use = fields.String()
+    start_date = fields.String(metadata={"format": "date"})  # as stored: YYYY-MM-DD
+
+
 class RequestCreate(Strict):
     title = name_field(column_length(Request.title), required=True)
     item_code = fields.String(allow_none=True, validate=validate.Length(max=ITEM_CODE_MAX))
@@ -393,6 +453,12 @@ class RequestCreate(Strict):
         allow_none=True,
         validate=validate.Length(max=instalments.MAX_INSTALMENTS),
         metadata={"description": "empty or absent: everything paid on signing"},
+    )
+    terms = fields.Nested(
+        TermsIn,
+        allow_none=True,
+        load_default=None,
+        metadata={"description": "the agreement's terms; none: the agreement leaves them blank"},
     )
 
 
@@ -431,6 +497,7 @@ class RequestOut(Schema):
         "array",
         description="the instalments as requested (amounts in yuan)",
     )
+    terms = fields.Nested(TermsOut, allow_none=True)
     created_at = LocalDateTime()
     instances = fields.List(fields.Nested(InstanceSummary))
 
@@ -534,6 +601,57 @@ class AgreementOut(Schema):
     terminated_at = LocalDateTime(allow_none=True)
     termination_reason = fields.String(allow_none=True)
     signatures = fields.List(fields.Nested(SignatureOut))
+
+
+def _clause(required: bool) -> fields.String:
+    limit = agreement_templates.CLAUSE_MAX
+    if required:
+        return fields.String(required=True, validate=Text(limit, multiline=True))
+    return text_field(limit, load_default="")
+
+
+class ClausesIn(Strict):
+    """Every clause of a template (a PUT replaces them all)."""
+
+    breach = _clause(True)
+    variation = _clause(True)
+    termination = _clause(True)
+    dispute = _clause(True)
+    other = _clause(False)
+
+
+class ClausesOut(Schema):
+    breach = fields.String(metadata={"description": "违约责任"})
+    variation = fields.String(metadata={"description": "协议变更"})
+    termination = fields.String(metadata={"description": "协议终止"})
+    dispute = fields.String(metadata={"description": "争议解决"})
+    other = fields.String(metadata={"description": "其他约定"})
+
+
+class AgreementTemplateIn(Strict):
+    clauses = fields.Nested(ClausesIn, required=True)
+
+
+class AgreementTemplateOut(Schema):
+    category = fields.String(metadata={"enum": list(agreement_templates.CATEGORIES)})
+    clauses = fields.Nested(ClausesOut)
+    updated_at = LocalDateTime(
+        allow_none=True, metadata={"description": "null: the defaults, never edited"}
+    )
+    updated_by = fields.String(allow_none=True, metadata={"description": "username"})
+
+
+class AgreementTemplates(Schema):
+    items = fields.List(fields.Nested(AgreementTemplateOut))
+    total = fields.Integer()
+
+
+class AgreementPdfQuery(Strict):
+    lang = fields.String(
+        load_default="zh",
+        validate=validate.OneOf(["zh", "en"]),
+        metadata={"description": "the language of the document's own words (the data's stay)"},
+    )
 
 
 class LedgerEntryOut(Schema):

@@ -27,6 +27,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from handoff import agreement_templates
+
 from .conftest import BACKENDS, _fresh_postgres_database, _postgres_url
 from .live import Client, LiveServer, prepare_database
 from .test_api_handoff import new_request, only, today
@@ -319,6 +321,18 @@ def test_instance_reads(matrix, actor, instance, action):
 
 
 @pytest.mark.parametrize("actor", ACTORS)
+def test_agreement_pdf(matrix, actor):
+    """The agreement's PDF is read like its instance: its parties only (signed: rg03)."""
+    r = matrix.call(actor, "GET", f"/instances/{matrix.instances['rg03']}/agreement.pdf")
+    if actor == ANON:
+        assert r.status_code == 401
+    elif sees_instance(actor, "rg03"):
+        assert r.status_code == 200 and r.content.startswith(b"%PDF"), r.text[:300]
+    else:
+        assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize("actor", ACTORS)
 def test_attachment_download(matrix, actor):
     r = matrix.call(actor, "GET", f"/attachments/{matrix.attachment}")
     if actor == ANON:
@@ -466,6 +480,19 @@ def _admin_calls(actor: str) -> list[tuple[str, str, str, dict]]:
         ),
         ("recategorise_item", "PATCH", "/catalog/items/A01", {"json": {"category": "negative"}}),
         (
+            "rewrite_template",
+            "PUT",
+            "/agreement-templates/assisted",
+            {
+                "json": {
+                    "clauses": {
+                        **TEMPLATE,
+                        "breach": "乙方承担全部责任。" if x == "X" else TEMPLATE["breach"],
+                    }
+                }
+            },
+        ),
+        (
             "deploy",
             "POST",
             "/process-definitions",
@@ -474,6 +501,8 @@ def _admin_calls(actor: str) -> list[tuple[str, str, str, dict]]:
     ]
 
 
+# the seeded clauses of assisted items: what an administrator's PUT leaves as it was
+TEMPLATE = agreement_templates.DEFAULTS["assisted"]
 ADMIN_CALLS = [name for name, *_ in _admin_calls("admin")]
 
 
@@ -487,7 +516,7 @@ def test_admin_endpoints(matrix, actor, call):
         if call == "create_user":
             kw["json"]["memberships"] = [{"role": "committee", "org_unit": "TB-RG-01"}]
         r = matrix.call(actor, method, path, **kw)
-        assert r.status_code == {"GET": 200, "PATCH": 200, "POST": 201}[method], r.text
+        assert r.status_code == {"GET": 200, "PATCH": 200, "POST": 201, "PUT": 200}[method], r.text
         return
     r = matrix.call(actor, method, path, **kw)
     assert r.status_code == (401 if actor == ANON else 403), (r.status_code, r.text)
@@ -503,6 +532,8 @@ def test_refused_admin_calls_changed_nothing(matrix):
     assert next(u for u in units if u["code"] == "TB-RG-01")["name"] != "被篡改社区"
     items = matrix.call("admin", "GET", "/catalog/items", params={"q": "A01"}).json()["items"]
     assert next(i for i in items if i["code"] == "A01")["category"] == "assisted"
+    template = matrix.call("admin", "GET", "/agreement-templates/assisted").json()
+    assert template["clauses"] == TEMPLATE
     for actor in ACTORS:
         if actor in (ANON, "admin"):
             continue

@@ -386,15 +386,32 @@ def test_an_org_unit_is_renamed_and_moved_on_its_page(app, db, tag):
     r = page.post(f"/admin/org-units/{code}", {"name": "", "parent": "TB-RG"})
     assert r.status_code == 422
     assert page_errors(r) == {"name": i18n.STRINGS["admin.error.required"][1]}
-    r = page.post(f"/admin/org-units/{code}", {"name": "改名社区", "parent": "TB-RG"})
+    r = page.post(
+        f"/admin/org-units/{code}",
+        {"name": "改名社区", "legal_name": "甲" * 201, "parent": "TB-RG"},
+    )
+    assert r.status_code == 422
+    assert page_errors(r) == {"legal_name": "at most 200 characters"}  # (English, as chosen)
+    legal = "改名社区居民委员会"
+    r = page.post(
+        f"/admin/org-units/{code}", {"name": "改名社区", "legal_name": legal, "parent": "TB-RG"}
+    )
     assert r.status_code == 302
+    assert f'value="{legal}"' in text(page.get(f"/admin/org-units/{code}"))
     r = api.call("GET", "/org-units?parent=TB-RG&per_page=500")
     (renamed,) = [u for u in r.get_json()["items"] if u["code"] == code]
-    assert (renamed["name"], renamed["parent"]) == ("改名社区", "TB-RG")
+    assert (renamed["name"], renamed["legal_name"], renamed["parent"]) == (
+        "改名社区",
+        legal,
+        "TB-RG",
+    )
     assert page.get("/admin/org-units/NOPE").status_code == 404
     assert actions(db, "org_unit.updated") == [
-        {"code": code, "name": "改名社区", "parent": "TB-RG"}
+        {"code": code, "name": "改名社区", "legal_name": legal, "parent": "TB-RG"}
     ]
+    # an empty legal name is none: documents use the name again
+    r = api.call("PATCH", f"/org-units/{code}", {"legal_name": ""})
+    assert r.status_code == 200 and r.get_json()["legal_name"] is None
 
 
 def test_memberships_added_and_removed_on_the_page_are_audited(app, db):

@@ -514,6 +514,7 @@ def _crawl(app, database) -> list[tuple[str, str, dict[str, str], bool]]:
         "admin": ["/admin/users", "/admin/users/committee.rg05", "/admin/org-units",
                   "/admin/org-units/TB-RG-05", "/admin/catalog", "/admin/catalog/A02",
                   "/admin/processes", "/admin/roles", "/admin/calendar",
+                  "/admin/agreement-templates", "/admin/agreement-templates/assisted",
                   "/processes/mini", "/processes/handoff", "/admin/webhooks", "/admin/outbox"],
         "anonymous": ["/login"],
     }  # fmt: skip

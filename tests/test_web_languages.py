@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from handoff import requests as handoff
-from handoff.models import Agreement, CatalogItem, Request
+from handoff.models import Agreement, AgreementTemplate, CatalogItem, Request
 from server import create_app
 from workflows import service
 from workflows.models import ProcessInstance, Task, User
@@ -36,12 +36,25 @@ def app(db):
     app.extensions["db"].dispose()
 
 
+# the agreement terms of the signed request below (the data's own words)
+TERMS = {
+    "contact_name": "张科长",
+    "contact_phone": "0436-1234567",
+    "authority": "入户调查",
+    "acceptance_standard": "全部入户并提交调查表",
+    "permitted_use": "入户交通",
+    "start_date": "2099-01-01",
+}
+
+
 @pytest.fixture
 def district(db, actor):
-    """Two requests, one fanned out and moved on: inboxes, requests and instances to walk."""
-    for title, codes in (
-        ("低保对象入户调查", ["TB-RG-01", "TB-RG-02"]),
-        ("残疾人状况调查", ["TB-RG-01"]),
+    """Three requests, one fanned out and moved on, one signed (its agreement printable, its
+    money waiting for finance): inboxes, requests, instances and an agreement to walk."""
+    for title, codes, terms in (
+        ("低保对象入户调查", ["TB-RG-01", "TB-RG-02"], None),
+        ("残疾人状况调查", ["TB-RG-01"], None),
+        ("优抚对象走访", ["TB-RG-03"], TERMS),
     ):
         payload = handoff.RequestInput(
             title=title,
@@ -49,11 +62,29 @@ def district(db, actor):
             amount="1000.00",
             item_code="A01",
             due_date="2099-12-31",
+            terms=terms,
         )
         handoff.create_request(db, actor("dept.mz"), payload)
     with db.read() as s:
-        review = s.scalars(select(Task).where(Task.key == "street_review")).first()
-    service.complete_task(db, review.id, actor("street.rg"), {"decision": "approve"})
+        reviews = s.scalars(select(Task).where(Task.key == "street_review").order_by(Task.id))
+        first, signing = (
+            reviews.first(),
+            s.scalars(
+                select(Task).where(Task.key == "street_review", Task.title.contains("优抚"))
+            ).one(),
+        )
+    service.complete_task(db, first.id, actor("street.rg"), {"decision": "approve"})
+    service.complete_task(db, signing.id, actor("street.rg"), {"decision": "approve"})
+    for key, username in (
+        ("sign_department", "dept.mz"),
+        ("sign_street", "street.rg"),
+        ("sign_committee", "committee.rg03"),
+    ):
+        with db.read() as s:
+            task = s.scalars(
+                select(Task).where(Task.key == key, Task.instance_id == signing.instance_id)
+            ).one()
+        service.complete_task(db, task.id, actor(username), {"decision": "sign"})
 
 
 def data_words(db) -> list[str]:
@@ -67,9 +98,11 @@ def data_words(db) -> list[str]:
         )
         numbers += list(s.scalars(select(ProcessInstance.title)))
         numbers += list(s.scalars(select(User.username)))
-    return (
-        _data_words(db) + [w for w in items if w] + numbers + ["低保对象入户调查", "残疾人状况调查"]
-    )
+        # the agreement templates' clauses, whole (as edited) and by paragraph (as printed)
+        clauses = [c for row in s.scalars(select(AgreementTemplate)) for c in row.clauses.values()]
+        numbers += clauses + [line for c in clauses for line in c.split("\n")]
+    titles = ["低保对象入户调查", "残疾人状况调查", "优抚对象走访"]
+    return _data_words(db) + [w for w in items if w] + numbers + titles + list(TERMS.values())
 
 
 def other_language(page: str, lang: str, words: list[str]) -> list[str]:
@@ -79,9 +112,9 @@ def other_language(page: str, lang: str, words: list[str]) -> list[str]:
     return sorted(set(CJK.findall(seen)))
 
 
-def walk(browser, lang: str, words: list[str]) -> list[str]:
+def walk(browser, lang: str, words: list[str], starts=("/inbox",)) -> list[str]:
     seen: set[str] = set()
-    queue = deque(["/inbox"])
+    queue = deque(starts)
     problems: list[str] = []
     while queue and len(seen) < MOST_PAGES:
         path = queue.popleft()
@@ -105,10 +138,20 @@ def walk(browser, lang: str, words: list[str]) -> list[str]:
     return problems
 
 
+# pages deeper than the walk from the inbox reaches (MOST_PAGES), walked first: the printed
+# agreement (its parties see it; the others are answered 404, and skipped) and the admin's
+# agreement templates
+DEEP = {"admin": ["/admin/agreement-templates", "/admin/agreement-templates/assisted"]}
+
+
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_every_page_speaks_one_language(app, db, district, lang):
     words = data_words(db)
+    with db.read() as s:
+        signed = s.scalar(select(Agreement.instance_id).where(Agreement.status == "signed"))
     problems = []
     for username in ROLES:
-        problems += [f"{username} {p}" for p in walk(signed_in(app, username), lang, words)]
+        starts = ["/inbox", f"/instances/{signed}/agreement", *DEEP.get(username, [])]
+        found = walk(signed_in(app, username), lang, words, starts)
+        problems += [f"{username} {p}" for p in found]
     assert not problems, "\n".join(problems)

@@ -78,6 +78,7 @@ def _data_words(db) -> list[str]:
     """Text that comes from the data, not the catalogue: names of people, units, processes."""
     with db.read() as s:
         words = [*s.scalars(select(User.display_name)), *s.scalars(select(OrgUnit.name))]
+        words += [w for w in s.scalars(select(OrgUnit.legal_name)) if w]  # (documents' names)
         words += list(s.scalars(select(OrgUnit.code)))
         for definition in s.scalars(select(ProcessDefinition)):
             parsed = definitions.loaded(definition)

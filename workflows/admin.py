@@ -95,7 +95,7 @@ EMAIL_MAX = 254
 PASSWORD_LENGTH = (10, 200)
 UNIT_KINDS = tuple(SCOPE_KEYS)  # district, street, community, department, finance, access_office
 USER_CHANGES = ("display_name", "password", "is_active", "memberships", "email")
-UNIT_CHANGES = ("name", "parent")
+UNIT_CHANGES = ("name", "legal_name", "parent")
 
 
 # --- refusals -------------------------------------------------------------------------------
@@ -451,6 +451,19 @@ def _parent(session: Session, problems: Problems, code: Any) -> OrgUnit | None:
     return unit
 
 
+def _legal_name(problems: Problems, value: Any) -> None:
+    """A unit's legal name: optional, one line as long as its column."""
+    if value is not None:
+        problems.text("legal_name", value, UNIT_NAME_MAX, required=False)
+
+
+def _cleaned(value: str | None) -> str | None:
+    """A legal name as stored: trimmed; None for none (a blank one is none)."""
+    if value is None:
+        return None
+    return value.strip() or None
+
+
 def create_org_unit(
     session: Session,
     *,
@@ -458,9 +471,11 @@ def create_org_unit(
     name: str,
     kind: str,
     parent: str | None = None,
+    legal_name: str | None = None,
     actor_id: int | None,
 ) -> OrgUnit:
-    """A new org unit, under the unit `parent` (a code) if given; audited `org_unit.created`."""
+    """A new org unit, under the unit `parent` (a code) if given, with its full `legal_name`
+    if given (None or blank: its name is); audited `org_unit.created`."""
     problems = Problems()
     if not isinstance(code, str) or not UNIT_CODE.fullmatch(code):
         problems.add(
@@ -470,6 +485,7 @@ def create_org_unit(
             f" 1-{UNIT_CODE_MAX} letters, digits or hyphens",
         )
     problems.text("name", name, UNIT_NAME_MAX)
+    _legal_name(problems, legal_name)
     if kind not in UNIT_KINDS:
         problems.add("kind", "invalid_kind", "单位类型应为 one of: " + ", ".join(UNIT_KINDS))
     if parent is not None and not (isinstance(parent, str) and len(parent) <= UNIT_CODE_MAX):
@@ -479,7 +495,7 @@ def create_org_unit(
         raise Taken("org unit code already exists", "code", "code_exists")
     parent_unit = _parent(session, problems, parent)
     problems.refuse("unknown org unit")
-    unit = OrgUnit(code=code, name=name.strip(), kind=kind)
+    unit = OrgUnit(code=code, name=name.strip(), kind=kind, legal_name=_cleaned(legal_name))
     unit.parent = parent_unit
     session.add(unit)
     flush_or(session, Taken("org unit code already exists", "code", "code_exists"))
@@ -490,8 +506,9 @@ def create_org_unit(
 def update_org_unit(
     session: Session, code: str, changes: Mapping[str, Any], *, actor_id: int | None
 ) -> OrgUnit:
-    """Rename a unit or move it under another (`parent`: a code, or None for the top); a unit
-    never becomes its own ancestor. Audited as `org_unit.updated` with the changes."""
+    """Rename a unit, set its full legal name (None or blank: its name is) or move it under
+    another (`parent`: a code, or None for the top); a unit never becomes its own ancestor.
+    Audited as `org_unit.updated` with the changes."""
     unit = unit_by_code(session, code)
     if unit is None:
         raise NotFound("org unit not found")
@@ -499,6 +516,8 @@ def update_org_unit(
     problems.unknown(changes, UNIT_CHANGES)
     if "name" in changes:
         problems.text("name", changes["name"], UNIT_NAME_MAX)
+    if "legal_name" in changes:
+        _legal_name(problems, changes["legal_name"])
     problems.refuse()
     if "parent" in changes:
         parent = _parent(session, problems, changes["parent"])
@@ -513,5 +532,7 @@ def update_org_unit(
         unit.parent = parent
     if "name" in changes:
         unit.name = changes["name"].strip()
+    if "legal_name" in changes:
+        unit.legal_name = _cleaned(changes["legal_name"])
     audit.record(session, "org_unit.updated", actor_id=actor_id, code=code, **changes)
     return unit

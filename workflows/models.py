@@ -63,10 +63,18 @@ class OrgUnit(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    # the unit's full legal name, as documents name it (海明社区居民委员会 for 海明社区); None: the
+    # name is (migration 0013)
+    legal_name: Mapped[str | None] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(32))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"), index=True)
 
     parent: Mapped[OrgUnit | None] = relationship(remote_side=[id], lazy="joined", join_depth=1)
+
+    @property
+    def full_name(self) -> str:
+        """The name a document names the unit by: its legal name, else its name."""
+        return self.legal_name or self.name
 
 
 class User(Base):

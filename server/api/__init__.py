@@ -9,6 +9,7 @@ from ..schemas import ErrorSchema
 from . import (
     accounts,
     admin,
+    agreements,
     attachments,
     calendar,
     contract,
@@ -35,6 +36,7 @@ BLUEPRINTS = (
     attachments.blp,
     reports.blp,
     notifications.blp,
+    agreements.blp,
 )
 
 

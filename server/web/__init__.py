@@ -35,6 +35,7 @@ CSP = (
 def register_web(app: Flask) -> None:
     from . import (  # noqa: F401
         pages_admin,
+        pages_agreement_templates,
         pages_attachments,
         pages_auth,
         pages_calendar,
@@ -65,6 +66,9 @@ def register_web(app: Flask) -> None:
         yuan=fmt.yuan,
         yuan_str=fmt.yuan_str,
         rmb_words=fmt.rmb_words,
+        article_no=fmt.article_no,
+        doc_date=fmt.doc_date,
+        trigger_label=fmt.trigger_label,
         state_label=fmt.state_label,
         outcome_label=fmt.outcome_label,
         state_class=fmt.state_class,

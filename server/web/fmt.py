@@ -14,7 +14,7 @@ from handoff.money import fen_to_yuan
 from workflows import calendar, clock, workdays
 
 from .. import get_db
-from .i18n import STRINGS, t, t_or
+from .i18n import STRINGS, lang, t, t_or
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DIGITS = "零壹贰叁肆伍陆柒捌玖"
@@ -106,6 +106,46 @@ def _group_words(n: int) -> str:
             zero = False
         out += DIGITS[d] + unit
     return out
+
+
+def cn_number(n: int) -> str:
+    """1..99 in Chinese numerals, as articles are numbered: 1 -> 一, 12 -> 十二, 20 -> 二十."""
+    tens, ones = divmod(int(n), 10)
+    small = "零一二三四五六七八九"
+    if not 0 < n < 100:
+        return str(n)
+    head = "" if tens == 0 else ("十" if tens == 1 else small[tens] + "十")
+    return head + (small[ones] if ones else "")
+
+
+def article_no(n: int) -> str:
+    """An agreement's article number: 第一条 in Chinese, Article 1 in English."""
+    return t("agreement.article_no", n=cn_number(n) if lang() == "zh" else n)
+
+
+def doc_date(value: date | datetime | str | None) -> str:
+    """A day as a document writes it: 2026年7月1日 (Chinese), 2026-07-01 (English); a datetime
+    is its day in Beijing."""
+    if not value:
+        return ""
+    if isinstance(value, datetime):
+        day = local(value).date()
+    elif isinstance(value, date):
+        day = value
+    else:
+        try:
+            day = date.fromisoformat(str(value)[:10])
+        except ValueError:
+            return str(value)
+    if lang() == "zh":
+        return f"{day.year}年{day.month}月{day.day}日"
+    return day.isoformat()
+
+
+def trigger_label(trigger: Any) -> str:
+    """When an instalment of a payment plan is transferred (signing, date, acceptance)."""
+    key = f"agreement.trigger.{trigger}"
+    return t(key) if key in STRINGS else str(trigger or "")
 
 
 def is_overdue(task: Any) -> bool:

@@ -531,11 +531,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     "agreement.party_a": ("委托方（甲方）", "Principal (party A)"),
     "agreement.party_b": ("受托方（乙方）", "Agent (party B)"),
     "agreement.party_c": ("监督方（丙方）", "Supervisor (party C)"),
-    "agreement.work": ("委托事项", "Work"),
-    "agreement.authority": ("授权与依据（权随责走）", "Authority and basis"),
-    "agreement.deadline": ("完成期限", "Deadline"),
-    "agreement.amount": ("工作经费（费随事转）", "Funds"),
-    "agreement.amount_words": ("大写", "In words"),
     "agreement.terms": (
         "甲方将上述事项委托乙方办理，并按约定拨付工作经费；乙方按期办理并报告完成情况；"
         "丙方负责审核与监督，并对办理结果进行评价。未经准入的事项，乙方有权拒绝。",
@@ -553,6 +548,142 @@ STRINGS: dict[str, tuple[str, str]] = {
     "agreement.status.draft": ("签署中", "being signed"),
     "agreement.status.signed": ("已生效", "in force"),
     "agreement.status.refused": ("已拒签", "refused"),
+    # the agreement as a document (templates/_agreement_document.html)
+    "agreement.article_no": ("第{n}条", "Article {n}"),
+    "agreement.article.work": ("委托事项", "Work handed over"),
+    "agreement.article.authority": ("委托权限与依据", "Authority and legal basis"),
+    "agreement.article.period": ("委托期限", "Period"),
+    "agreement.article.acceptance": ("验收标准", "Standard of acceptance"),
+    "agreement.article.conditions": ("工作条件", "Working conditions"),
+    "agreement.article.money": ("工作经费", "Funds"),
+    "agreement.article.breach": ("违约责任", "Breach"),
+    "agreement.article.variation": ("协议变更", "Variation"),
+    "agreement.article.termination": ("协议终止", "Termination"),
+    "agreement.article.dispute": ("争议解决", "Disputes"),
+    "agreement.article.other": ("其他约定", "Other terms"),
+    "agreement.blank": ("待填写", "to be filled in"),
+    "agreement.contact_name": ("联系人", "Contact"),
+    "agreement.contact_phone": ("联系电话", "Phone"),
+    "agreement.contact": ("联系人及电话", "Contact and phone"),
+    "agreement.preamble": (
+        "为落实社区工作事项准入制度，按照“权随责走、费随事转”的原则，经甲、乙、丙三方协商一致，"
+        "就甲方委托乙方办理下列事项订立本协议，共同遵守。",
+        "Under the community work access system, and the rule that authority and funds follow "
+        "the work, the three parties agree as follows on the work party A hands to party B.",
+    ),
+    "agreement.work_intro": ("甲方委托乙方办理：", "Party A hands to party B: "),
+    "agreement.item_ref": ("（准入清单事项 {code} {name}）", " (catalog item {code} {name})"),
+    "agreement.powers": ("委托权限", "Authority handed over"),
+    "agreement.legal_basis": ("依据", "Legal basis"),
+    "agreement.unspecified": ("未约定", "not agreed"),
+    "agreement.period": ("自 {start} 起至 {end} 止。", "From {start} to {end}."),
+    "agreement.period_from_signing": (
+        "自本协议生效之日起至 {end} 止。",
+        "From the day this agreement comes into force to {end}.",
+    ),
+    "agreement.acceptance_default": (
+        "乙方完成委托事项后报告完成情况，由甲方验收。",
+        "Party B reports the work done; party A accepts it.",
+    ),
+    "agreement.conditions_default": (
+        "甲方为乙方提供办理委托事项所需的人员培训、设备和场地等工作条件，具体由甲、乙双方另行商定。",
+        "Party A provides the training, equipment and premises party B needs for the work, "
+        "as parties A and B agree separately.",
+    ),
+    "agreement.amount_total": (
+        "本协议工作经费总额为人民币 {amount} 元",
+        "The funds of this agreement total CNY {amount}",
+    ),
+    "agreement.words_open": ("（大写：", " (in words: "),
+    "agreement.words_close": ("）", ")"),
+    "agreement.permitted_use": ("经费使用范围", "The funds may be used for"),
+    "agreement.payment": ("拨付方式", "Payment"),
+    "agreement.payment_once": (
+        "本协议生效后，由财政部门一次性拨付至乙方。",
+        "Transferred to party B in full by the finance office once this agreement is in force.",
+    ),
+    "agreement.plan.seq": ("期次", "Instalment"),
+    "agreement.plan.trigger": ("拨付条件", "When"),
+    "agreement.plan.on": ("拨付日期", "Date"),
+    "agreement.plan.amount": ("金额", "Amount"),
+    "agreement.trigger.signing": ("签署后预拨", "advance on signing"),
+    "agreement.trigger.date": ("按约定日期拨付", "on the agreed date"),
+    "agreement.trigger.acceptance": ("验收合格后拨付尾款", "balance after acceptance"),
+    "agreement.signatures_note": ("（以下无正文）", "(No further text.)"),
+    "agreement.seal.department": ("甲方（盖章）", "Party A (seal)"),
+    "agreement.seal.committee": ("乙方（盖章）", "Party B (seal)"),
+    "agreement.seal.street_office": ("丙方（盖章）", "Party C (seal)"),
+    "agreement.signer_line": ("负责人或授权代表签字", "Signed by its head or representative"),
+    "agreement.date": ("日期", "Date"),
+    "agreement.date_blank": ("　　年　　月　　日", "____-__-__"),
+    "agreement.in_force_on": (
+        "本协议于 {day} 经三方签署生效。",
+        "In force since {day}, signed by all three parties.",
+    ),
+    "agreement.download_pdf": ("下载 PDF", "Download PDF"),
+    # the agreement's terms in the new-request form
+    "new.terms": ("委托协议条款", "Agreement terms"),
+    "new.terms_hint": (
+        "以下内容写入每个社区的委托协议；违约、变更、终止、争议解决等固定条款按事项类别的协议模板生成。"
+        "全部留空时，协议中相应处留空，签署时手写。",
+        "Written into each community's agreement; the fixed clauses (breach, variation, "
+        "termination, disputes) come from the template of the item's category. Left empty, the "
+        "agreement has blanks to fill in by hand.",
+    ),
+    "new.terms.contact_name": ("甲方联系人", "Department contact"),
+    "new.terms.contact_phone": ("联系电话", "Contact phone"),
+    "new.terms.contact_phone_hint": (
+        "手机号，或带区号的固定电话，如 0436-1234567",
+        "A mobile, or a landline with its area code, e.g. 0436-1234567",
+    ),
+    "new.terms.committee_contact": ("乙方联系人", "Committee contact"),
+    "new.terms.committee_contact_hint": (
+        "姓名及电话；发给多个社区时可留空",
+        "Name and phone; may be left empty for many communities",
+    ),
+    "new.terms.start_date": ("开始日期", "Start date"),
+    "new.terms.start_date_hint": (
+        "不早于今天，不晚于完成期限",
+        "From today, not after the due date",
+    ),
+    "new.terms.authority": ("委托权限", "Authority handed over"),
+    "new.terms.authority_hint": (
+        "乙方办理本事项可以行使的权限，如入户调查、信息采集、材料初审",
+        "What the committee may do for the work, e.g. home visits, collecting information, "
+        "checking documents",
+    ),
+    "new.terms.acceptance_standard": ("验收标准", "Standard of acceptance"),
+    "new.terms.acceptance_standard_hint": (
+        "甲方据以验收的标准：数量、质量、应提交的材料",
+        "What the work is accepted by: quantity, quality, documents to hand in",
+    ),
+    "new.terms.permitted_use": ("经费使用范围", "Permitted use of the funds"),
+    "new.terms.permitted_use_hint": (
+        "有经费时必填，如入户交通、资料印制、人员补贴",
+        "Required when there is money, e.g. travel for home visits, printing, allowances",
+    ),
+    # the agreement templates and legal names (administration)
+    "admin.legal_name": ("法定全称", "Full legal name"),
+    "admin.legal_name_hint": (
+        "协议等文书使用的全称，如“海明社区居民委员会”；留空则使用名称",
+        "The name documents such as agreements use, e.g. Haiming Community Residents' "
+        "Committee; empty: the name",
+    ),
+    "admin.agreement_templates": ("协议模板", "Agreement templates"),
+    "admin.templates_intro": (
+        "每类事项一份委托协议模板。起草协议时复制当时有效的固定条款，之后修改模板不影响已起草或已签署的协议。",
+        "One agreement template per category. An agreement copies the fixed clauses in force "
+        "when it is drafted: a later edit changes no agreement drafted or signed before.",
+    ),
+    "admin.template_clauses": ("条款", "Clauses"),
+    "admin.template_updated": ("最近修改", "Last changed"),
+    "admin.template_default": ("默认条款", "defaults"),
+    "admin.edit_template": ("修改协议模板", "Edit the agreement template"),
+    "admin.template_hint": (
+        "带 * 的条款必填，每条最多 4000 字；协议终止条款应写明终止委托流程。",
+        "Clauses marked * are required, at most 4000 characters each; the termination clause "
+        "should describe the termination process.",
+    ),
     "party.department": ("委托部门", "Department"),
     "party.committee": ("社区居委会", "Residents' committee"),
     "party.street_office": ("街道办事处", "Street office"),

@@ -225,13 +225,14 @@ def admin_org_units():
 @bp.post("admin/org-units")
 @admin_only
 def admin_create_org_unit():
-    values = {k: _field(k) for k in ("code", "name", "kind", "parent")}
+    values = {k: _field(k) for k in ("code", "name", "legal_name", "kind", "parent")}
     try:
         with get_db().write() as session:
             admin.create_org_unit(
                 session,
                 code=values["code"],
                 name=values["name"],
+                legal_name=values["legal_name"],
                 kind=values["kind"],
                 parent=values["parent"] or None,
                 actor_id=signin.actor().user_id,
@@ -247,7 +248,11 @@ def _render_unit(code: str, values=None, errors=None, status=200):
         unit = admin.unit_by_code(session, code)
         if unit is None:
             raise NotFound("org unit not found")
-        shown = values or {"name": unit.name, "parent": unit.parent.code if unit.parent else ""}
+        shown = values or {
+            "name": unit.name,
+            "legal_name": unit.legal_name or "",
+            "parent": unit.parent.code if unit.parent else "",
+        }
         return render_template(
             "admin/org_unit.html",
             unit=unit,
@@ -266,8 +271,8 @@ def admin_org_unit(code: str):
 @bp.post("admin/org-units/<code>")
 @admin_only
 def admin_update_org_unit(code: str):
-    values = {"name": _field("name"), "parent": _field("parent")}
-    changes = {"name": values["name"], "parent": values["parent"] or None}
+    values = {k: _field(k) for k in ("name", "legal_name", "parent")}
+    changes = {**values, "parent": values["parent"] or None}
     try:
         with get_db().write() as session:
             admin.update_org_unit(session, code, changes, actor_id=signin.actor().user_id)

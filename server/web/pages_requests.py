@@ -10,8 +10,8 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from handoff import agreement as handoff_agreement
 from handoff import (
+    agreement_terms,
     catalog,
     catalog_search,
     fanout,
@@ -24,14 +24,14 @@ from handoff import queries as handoff_queries
 from handoff import requests as handoff
 from handoff import rules as handoff_rules
 from handoff.instalments import InstalmentInput
-from handoff.models import Request
+from handoff.models import Agreement, Request
 from handoff.money import parse_yuan, yuan_to_fen
 from workflows import clock, queries
 from workflows.errors import FormErrors, Invalid, NotFound
 from workflows.models import OrgUnit, User
 
 from .. import get_db
-from . import signin
+from . import agreement_doc, signin
 from .blueprint import PER_PAGE, bp, form_text, int_arg, pager
 from .i18n import t
 from .pages_diagrams import diagram_markup
@@ -50,6 +50,29 @@ TERM_FIELDS = {
     "description": "new.description",
     "legal_basis": "new.legal_basis",
 }
+# the agreement's terms (`handoff.agreement_terms`): posted as terms_<name>, refused as
+# terms.<name> (the API's name), shown next to the field terms_<name>
+AGREEMENT_FIELDS = agreement_terms.FIELDS
+_TERM_LIMITS = {name: limit for name, (limit, _, _) in agreement_terms.TEXTS.items()}
+
+
+def _terms_state(form) -> dict[str, str]:
+    return {
+        name: form.get(f"terms_{name}", "")[: _TERM_LIMITS.get(name, 20) + 1]
+        for name in AGREEMENT_FIELDS
+    }
+
+
+def _terms_input(state: dict[str, str]) -> dict[str, str] | None:
+    """The terms as the service takes them: None when the fieldset was left empty (the
+    agreement then leaves them blank, as a request through the API without terms)."""
+    if not any(value.strip() for value in state.values()):
+        return None
+    return dict(state)
+
+
+def _page_errors(fields: dict[str, str]) -> dict[str, str]:
+    return {key.replace("terms.", "terms_", 1): message for key, message in fields.items()}
 
 
 def _screen(category: str | None, amount: str, hit: screening.Hit | None = None) -> list[str]:
@@ -93,6 +116,7 @@ def _form_state() -> dict[str, Any]:
             : handoff.MAX_COMMUNITIES + 1
         ],
         "streets": [c[:code] for c in f.getlist("streets")][:100],
+        "terms": _terms_state(f),
     }
 
 
@@ -225,6 +249,7 @@ def _empty_state() -> dict[str, Any]:
         "plan": [dict.fromkeys(PLAN_FIELDS, "") for _ in range(PLAN_ROWS)],
         "community_codes": [],
         "streets": [],
+        "terms": dict.fromkeys(AGREEMENT_FIELDS, ""),
     }
 
 
@@ -262,11 +287,14 @@ def create_request():
         department_code=state["department_code"] or None,
         conditions=state["conditions"],
         payment_plan=_plan(state["plan"]),
+        terms=_terms_input(state["terms"]),
     )
     try:
         request_id = handoff.create_request(get_db(), actor, payload)
     except (FormErrors, Invalid) as exc:
-        errors = dict(exc.fields or {}) or {"_form": getattr(exc, "message", str(exc))}
+        errors = _page_errors(dict(exc.fields or {})) or {
+            "_form": getattr(exc, "message", str(exc))
+        }
         return _render_new(state, errors=errors, checked=True, status=422)
     with get_db().read() as session:
         number = session.scalar(select(Request.number).where(Request.id == request_id))
@@ -367,17 +395,19 @@ def agreement_page(instance_id: int):
     with get_db().read() as session:
         # the printable agreement needs no engine state: the scoped instance row will do
         instance = queries.instance_for(session, actor, instance_id)
-        detail = handoff_queries.instance_extras(session, instance_id)
-        agreement = detail["agreement"]
+        agreement = handoff_queries.agreement_of(session, instance_id)
         if agreement is None:
             raise NotFound("no agreement yet")
-        signatures = {s.party: s for s in agreement.signatures}
         return render_template(
-            "agreement.html",
-            instance=instance,
-            agreement=agreement,
-            content=agreement.content or {},
-            signatures=signatures,
-            parties_order=list(handoff_agreement.SIGN_TASKS.values()),
-            ledger=detail["ledger"],
+            "agreement.html", instance=instance, **agreement_doc.context(agreement)
         )
+
+
+@bp.get("agreements/<int:agreement_id>.pdf")
+@signin.login_required
+def agreement_pdf(agreement_id: int):
+    """The agreement as a PDF, in the page's language; readable by whom the page is."""
+    with get_db().read() as session:
+        agreement = session.get(Agreement, agreement_id)
+        agreement = agreement_doc.visible(session, signin.actor(), agreement)
+        return agreement_doc.pdf_response(agreement)
