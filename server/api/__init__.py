@@ -18,6 +18,7 @@ from . import (
     notifications,
     reports,
     requests,
+    residents,
     roles,
     tasks,
 )
@@ -35,6 +36,7 @@ BLUEPRINTS = (
     attachments.blp,
     reports.blp,
     notifications.blp,
+    residents.blp,
 )
 
 

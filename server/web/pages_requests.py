@@ -22,7 +22,7 @@ from workflows.errors import FormErrors, Invalid, NotFound
 from workflows.models import OrgUnit, User
 
 from .. import get_db
-from . import signin
+from . import pages_residents, signin
 from .blueprint import PER_PAGE, bp, form_text, int_arg, pager
 from .i18n import t
 from .pages_instances import diagram_markup, may_cancel, task_names, timeline
@@ -305,6 +305,7 @@ def request_page(request_id: int):
             ledgers=ledgers,
             totals=_money_total(list(ledgers.values())),
             may_terminate=termination.may_request(session, actor, chosen),
+            residents=pages_residents.panel(session, actor, chosen),
             events=timeline(events, names, communities if len(instances) > 1 else None),
         )
 
