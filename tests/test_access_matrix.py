@@ -113,6 +113,7 @@ TASKS = {
             "committee.rg04",
             {"report": "越权完成", "completed_on": TODAY},
         ),
+        TaskSpec("acceptance@hm03", "acceptance", "hm03", "dept.mz", {"decision": "accept"}),
     )
 }
 TASK_ACTIONS = ["get", "claim", "unclaim", "delegate", "complete", "attach"]
