@@ -37,7 +37,10 @@ class ResidentSurveyOut(Schema):
     url = fields.String(metadata={"description": "the public page, for the link and QR code"})
     qr_url = fields.String(metadata={"description": "the QR code of `url` (SVG)"})
     state = fields.String(metadata={"enum": ["open", "closed"]})
-    closed_by = fields.String(allow_none=True, metadata={"enum": ["days", "count", "ended"]})
+    closed_by = fields.String(
+        allow_none=True,
+        metadata={"description": "closed by: days, count or ended (the handoff); null: open"},
+    )
     opened_by = fields.String(allow_none=True)
     opened_at = LocalDateTime()
     days = fields.Integer()
@@ -57,7 +60,7 @@ class WeightsIn(Strict):
 
 
 class WeightsOut(Schema):
-    category = fields.String(metadata={"enum": list(scores.CATEGORIES)})
+    category = fields.String(metadata={"description": "the catalog category (or unlisted)"})
     street = fields.Integer()
     department = fields.Integer()
     residents = fields.Integer()
@@ -79,7 +82,9 @@ class ResidentsPartOut(Schema):
     minimum = fields.Integer()
     counted = fields.Boolean()
     mean = fields.String(allow_none=True, metadata={"description": "1–5, one decimal place"})
-    survey = fields.String(allow_none=True, metadata={"enum": ["open", "closed"]})
+    survey = fields.String(
+        allow_none=True, metadata={"description": "open or closed; null: no survey was opened"}
+    )
 
 
 class ScoreOut(Schema):
