@@ -325,10 +325,14 @@ def opening_refusal(session: Session, instance: ProcessInstance) -> OpeningRefus
     return None
 
 
+def is_handoff(session: Session, instance_id: int) -> bool:
+    return session.get(HandoffInstance, instance_id) is not None
+
+
 def may_open(session: Session, actor: Actor, instance: ProcessInstance) -> bool:
     """Whether to offer the actor 发起居民评议 (opening checks it all again)."""
     return (
-        session.get(HandoffInstance, instance.id) is not None
+        is_handoff(session, instance.id)
         and is_committee(actor, instance)
         and opening_refusal(session, instance) is None
     )
@@ -344,7 +348,7 @@ def open_survey(
     with db.write() as session:
         queries.instance_for(session, actor, instance_id)  # 404 outside the actor's scope
         instance = lock_instance(session, instance_id)  # one opening at a time per handoff
-        if session.get(HandoffInstance, instance_id) is None:
+        if not is_handoff(session, instance_id):
             raise NotFound("not a handoff")
         if not is_committee(actor, instance):
             raise Forbidden(NOT_COMMITTEE)

@@ -268,11 +268,13 @@ def resident_survey_form(instance_id: int):
     actor = signin.actor()
     with get_db().read() as session:
         instance = queries.instance_for(session, actor, instance_id)  # 404 outside the scope
-        if not residents.may_open(session, actor, instance):
-            if not residents.is_committee(actor, instance):
-                raise Forbidden(residents.NOT_COMMITTEE)
-            refusal = residents.opening_refusal(session, instance)
-            return _refused(instance_id, refusal.reason if refusal else "not_reported")
+        if not residents.is_handoff(session, instance_id):
+            raise NotFound("not a handoff")
+        if not residents.is_committee(actor, instance):
+            raise Forbidden(residents.NOT_COMMITTEE)
+        refusal = residents.opening_refusal(session, instance)
+        if refusal is not None:
+            return _refused(instance_id, refusal.reason)
     return _render_new(instance_id)
 
 
