@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 import io
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -582,7 +582,7 @@ def test_whole_handoff_through_the_pages(app, db):
     waiting = text(finance.get("/finance"))
     assert "待确认拨付" in waiting and "5,000.00" in waiting
     funding = open_task(db, request_id, "funding")
-    today = date.today().isoformat()
+    today = handoff.today().isoformat()  # Beijing's day, as the service counts it
     wrong = complete(
         finance,
         funding.id,
