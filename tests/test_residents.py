@@ -279,6 +279,9 @@ def test_the_public_page_speaks_both_languages_without_signing_in(app, db, actor
     assert_one_language(en, "en", words)
     assert device_cookies(en) == []  # the device keeps its id
     assert Phone(app).open("no-such-survey-token-xxxxxxxxxxxxxx").status_code == 404
+    secure = app.test_client().get(f"/r/{token}", base_url="https://localhost")
+    (cookie,) = device_cookies(secure)
+    assert "Secure" in cookie  # over HTTPS the cookie never travels in the clear
 
 
 def test_the_qr_code_is_the_pages_absolute_address(app, db, actor):
@@ -508,7 +511,8 @@ def test_a_survey_closes_after_its_days(app, db, actor):
     survey = Api(app, "committee.rg01").call("GET", f"/instances/{instance_id}/resident-survey")
     assert (survey.get_json()["state"], survey.get_json()["closed_by"]) == ("closed", "days")
     assert survey.get_json()["closed_at"] is None  # closed on read; not recorded yet
-    assert residents.record_closings(db) == 1
+    worker = app.test_cli_runner().invoke(args=["timer-worker", "--once"])  # its sweep
+    assert worker.exit_code == 0, worker.output
     assert residents.record_closings(db) == 0  # recorded once
     with db.read() as s:
         events = s.scalars(select(AuditEvent).where(AuditEvent.action == "residents.closed"))
