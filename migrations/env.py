@@ -3,6 +3,7 @@
 from alembic import context
 
 from handoff import models as handoff_models  # noqa: F401  (the handoff's tables, likewise)
+from handoff import resident_models  # noqa: F401  (居民评议 and the score's weights)
 from notifications import models as notification_models  # noqa: F401  (the outbox's tables)
 from server.config import DEFAULT_SQLITE_PATH
 from workflows import heartbeat, models  # noqa: F401  (registers the tables on Base.metadata)

@@ -11,7 +11,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
-from handoff import demo, demo_history
+from handoff import demo, demo_history, residents
 from notifications import channels, scanners
 from notifications import worker as outbox_worker
 from workflows import consistency, heartbeat, migrate, recount, service
@@ -110,7 +110,8 @@ def register(app: Flask) -> None:
     @click.option("--name", default=None, help="Heartbeat name (default host:pid, host:once).")
     def timer_worker(interval: float, once: bool, name: str | None) -> None:
         """Fire due BPMN timers (and count provisional due dates again once their year's
-        calendar is entered); run as many of these as you like."""
+        calendar is entered, and record the closing of resident surveys whose days are over);
+        run as many of these as you like."""
         stopping = False
 
         def stop(*_):
@@ -129,6 +130,9 @@ def register(app: Flask) -> None:
             # newly entered year are counted again before anything fires
             recount.sweep(db)
             fired = service.fire_due_timers(db)
+            # resident surveys whose days are over get their closing in the audit trail (they
+            # are closed already: that is computed whenever a survey is read)
+            residents.record_closings(db)
             if fired:
                 click.echo(f"fired {fired} timer(s)")
             if once:

@@ -53,6 +53,15 @@ def _log_level() -> str:
     return value
 
 
+def _public_url() -> str:
+    value = os.environ.get("PUBLIC_URL", "").strip().rstrip("/")
+    if value and not (value.startswith(("https://", "http://")) and len(value) <= 200):
+        raise UnsafeConfiguration(
+            "PUBLIC_URL must be an http(s) address such as https://example.org"
+        )
+    return value
+
+
 @dataclass
 class Config:
     DATABASE_URL: str = field(default_factory=lambda: default_url(DEFAULT_SQLITE_PATH))
@@ -69,6 +78,9 @@ class Config:
     # /metrics (server.metrics_access): unset METRICS_ALLOW means loopback only; "" means none
     METRICS_ALLOW: str | None = field(default_factory=lambda: os.environ.get("METRICS_ALLOW"))
     METRICS_TOKEN: str = field(default_factory=lambda: os.environ.get("METRICS_TOKEN", ""))
+    # where residents reach the service (https://…, no path): the base of the 居民评议 links and
+    # QR codes; empty: the host of the request that shows them
+    PUBLIC_URL: str = field(default_factory=lambda: _public_url())
     MAX_CONTENT_LENGTH: int = 2 * 1024 * 1024
     SESSION_COOKIE_HTTPONLY: bool = True
     SESSION_COOKIE_SAMESITE: str = "Lax"

@@ -23,6 +23,9 @@ from workflows.models import CalendarDay, CalendarYear, OrgUnit, User
 from workflows.service import Actor
 
 RUNTIME_TABLES = [
+    "resident_rating",
+    "resident_survey",
+    "evaluation_weights",
     "notification_key",
     "notification_scan",
     "notification",

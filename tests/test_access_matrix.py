@@ -14,6 +14,8 @@ Expected answers, from SPEC.md ("Routing", "HTTP API"):
   the community, the finance office and the access office (district reviewer), and to
   administrators. Outside that scope the id does not exist for you: 404.
 - cancel: the requesting department and administrators; other parties 403; outside scope 404.
+- 居民评议: the parties read a handoff's survey and combined score; only the committee of its
+  community opens the survey (other parties 403), and only once the work is reported (409).
 - admin endpoints: administrators only (403); signed-out: 401 everywhere.
 - refused attempts change nothing (checked at the end against the tasks and the audit trail).
 """
@@ -83,6 +85,8 @@ INSTANCES = {
         InstanceSpec("rg03", "R3", "dept.mz", "street.rg", "committee.rg03"),
         InstanceSpec("rg04", "R4", "dept.mz", "street.rg", "committee.rg04"),
         InstanceSpec("hm02", "R5", "dept.rs", "street.hm", "committee.hm02"),
+        # work reported, its 居民评议 opened by its committee
+        InstanceSpec("hm03", "R6", "dept.mz", "street.hm", "committee.hm03"),
     )
 }
 SIGN = {"decision": "sign"}
@@ -110,11 +114,12 @@ TASKS = {
             "committee.rg04",
             {"report": "越权完成", "completed_on": TODAY},
         ),
+        TaskSpec("acceptance@hm03", "acceptance", "hm03", "dept.mz", {"decision": "accept"}),
     )
 }
 TASK_ACTIONS = ["get", "claim", "unclaim", "delegate", "complete", "attach"]
 INSTANCE_READS = ["get", "diagram", "attachments"]
-REQUESTS = {"R1", "R2", "R3", "R4", "R5"}
+REQUESTS = {"R1", "R2", "R3", "R4", "R5", "R6"}
 
 
 def sees_instance(actor: str, instance: str) -> bool:
@@ -158,6 +163,24 @@ def _sign_all(rid: int, dept: Client, street: Client, committee: Client) -> None
         assert client.complete(task["id"], SIGN).status_code == 200
 
 
+def _surveyed(c: dict[str, Client], dept: Client) -> dict:
+    """R6: TB-HM-03's handoff through the work, and its 居民评议 opened by committee.hm03."""
+    hm, committee = c["street.hm"], Client(dept.base.removesuffix("/api/v1"), "committee.hm03")
+    r6 = new_request(dept, ["TB-HM-03"])
+    _approve(hm, r6["id"])
+    _sign_all(r6["id"], dept, hm, committee)
+    funding = only(c["finance"].inbox(), "funding", r6["id"])
+    money = {"amount": "5000.00", "voucher_no": "PZ-M-6", "transferred_on": TODAY}
+    assert c["finance"].complete(funding["id"], money).status_code == 200
+    work = only(committee.inbox(), "work", r6["id"])
+    report = {"report": "已完成", "completed_on": TODAY}
+    assert committee.complete(work["id"], report).status_code == 200
+    instance = r6["instances"][0]["id"]
+    opened = committee.post(f"/instances/{instance}/resident-survey", {"days": 7})
+    assert opened.status_code == 201, opened.text
+    return r6
+
+
 def _build(base: str) -> Matrix:
     c = {name: Client(base, name) for name in ACTORS if name != ANON}
     c["committee.rg03"] = Client(base, "committee.rg03")
@@ -194,13 +217,15 @@ def _build(base: str) -> Matrix:
     assert c["finance"].complete(funding["id"], money).status_code == 200  # work is next
     r5 = new_request(c["dept.rs"], ["TB-HM-02"])
     cancel = new_request(dept, ["TB-RG-05", "TB-RG-06"])
+    r6 = _surveyed(c, dept)
 
-    m.requests = {"R1": r1["id"], "R2": r2["id"], "R3": r3["id"], "R4": r4["id"], "R5": r5["id"]}
+    requests_ = {"R1": r1, "R2": r2, "R3": r3, "R4": r4, "R5": r5, "R6": r6}
+    m.requests = {name: r["id"] for name, r in requests_.items()}
     by_community = {
-        i["community_code"]: i["id"] for r in (r1, r2, r3, r4, r5) for i in r["instances"]
+        i["community_code"]: i["id"] for r in requests_.values() for i in r["instances"]
     }
     codes = {"rg01": "TB-RG-01", "hm01": "TB-HM-01", "rg02": "TB-RG-02", "rg03": "TB-RG-03"}
-    codes |= {"rg04": "TB-RG-04", "hm02": "TB-HM-02"}
+    codes |= {"rg04": "TB-RG-04", "hm02": "TB-HM-02", "hm03": "TB-HM-03"}
     m.instances = {name: by_community[code] for name, code in codes.items()}
     m.cancellable = {
         "dept.mz": cancel["instances"][0]["id"],
@@ -425,6 +450,49 @@ def test_only_its_officers_launch_requests_for_a_department(matrix, actor):
         assert r.json()["department"] == "TB-D-RS"
 
 
+# --- 居民评议 and the combined score ----------------------------------------------------------
+
+
+def _every_pair():
+    for actor in ACTORS:
+        for instance in INSTANCES:
+            yield pytest.param(actor, instance, id=f"{actor}-{instance}")
+
+
+@pytest.mark.parametrize(("actor", "instance"), list(_every_pair()))
+def test_survey_and_score_reads(matrix, actor, instance):
+    """The parties read a handoff's survey (404 where none was opened) and its combined score;
+    outside the scope neither exists."""
+    iid = matrix.instances[instance]
+    survey = matrix.call(actor, "GET", f"/instances/{iid}/resident-survey")
+    score = matrix.call(actor, "GET", f"/instances/{iid}/score")
+    if actor == ANON:
+        assert (survey.status_code, score.status_code) == (401, 401)
+    elif sees_instance(actor, instance):
+        assert score.status_code == 200 and score.json()["instance_id"] == iid, score.text
+        assert survey.status_code == (200 if instance == "hm03" else 404), survey.text
+        if instance == "hm03":
+            assert survey.json()["opened_by"] == "committee.hm03"
+    else:
+        assert (survey.status_code, score.status_code) == (404, 404)
+
+
+@pytest.mark.parametrize(("actor", "instance"), list(_every_pair()))
+def test_survey_opening(matrix, actor, instance):
+    """Only the committee of the handoff's community opens its survey (and only once the work
+    is reported, once): the other parties 403, outside the scope 404."""
+    iid = matrix.instances[instance]
+    r = matrix.call(actor, "POST", f"/instances/{iid}/resident-survey", json={"days": 7})
+    if actor == ANON:
+        assert r.status_code == 401
+    elif not sees_instance(actor, instance):
+        assert r.status_code == 404, r.text
+    elif actor == INSTANCES[instance].committee:
+        assert r.status_code == 409, r.text  # the work is not reported yet
+    else:
+        assert r.status_code == 403, r.text
+
+
 # --- admin endpoints ------------------------------------------------------------------------
 
 MINI = (ROOT / "tests" / "fixtures" / "mini.bpmn").read_text(encoding="utf-8")
@@ -436,6 +504,10 @@ def _admin_calls(actor: str) -> list[tuple[str, str, str, dict]]:
     x = "X" if actor != "admin" else "OK"
     self_name = "admin" if actor in (ANON, "admin") else actor
     bpmn = MINI.replace('"mini"', f'"mini_{tag}"').replace('id="mini"', f'id="mini_{tag}"')
+    # what an intruder would set is recognisable afterwards (test_refused_admin_calls_…)
+    weights = {"street": 30, "department": 10, "residents": 60}
+    if actor != "admin":
+        weights = {"street": 100, "department": 0, "residents": 0}
     return [
         ("list_users", "GET", "/users", {}),
         (
@@ -493,6 +565,12 @@ def _admin_calls(actor: str) -> list[tuple[str, str, str, dict]]:
             },
         ),
         (
+            "set_weights",
+            "PUT",
+            "/evaluation-weights/assisted",
+            {"json": weights},
+        ),
+        (
             "deploy",
             "POST",
             "/process-definitions",
@@ -539,6 +617,8 @@ def test_refused_admin_calls_changed_nothing(matrix):
             continue
         roles = {m["role"] for m in matrix.call(actor, "GET", "/me").json()["memberships"]}
         assert "admin" not in roles, actor
+    weights = matrix.call("admin", "GET", "/evaluation-weights").json()["items"]
+    assert next(w for w in weights if w["category"] == "assisted")["street"] != 100
 
 
 @pytest.mark.parametrize("actor", ACTORS)
@@ -549,6 +629,12 @@ def test_shared_reads_need_only_a_sign_in(matrix, actor):
 
 
 # --- last: the refused attempts changed nothing -----------------------------------------------
+
+
+def test_no_survey_was_opened_by_a_refused_attempt(matrix):
+    for name, iid in matrix.instances.items():
+        r = matrix.call("admin", "GET", f"/instances/{iid}/resident-survey")
+        assert r.status_code == (200 if name == "hm03" else 404), (name, r.text)
 
 
 def test_refused_attempts_left_no_trace(matrix):

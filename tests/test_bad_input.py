@@ -22,7 +22,7 @@ from html.parser import HTMLParser
 import pytest
 from sqlalchemy import func, select
 
-from handoff import demo
+from handoff import demo, residents
 from handoff import requests as handoff
 from handoff.models import CatalogItem, Request
 from notifications import webhooks
@@ -38,6 +38,7 @@ from workflows.service import Actor
 from .conftest import BACKENDS, _fresh_postgres_database, _postgres_url
 from .test_admin_paths import Api, page_errors
 from .test_engine import MINI, deploy_mini
+from .test_handoff import start_at
 from .test_web_pages import Browser, signed_in, text
 
 TITLE_MAX = column_length(Request.title)
@@ -469,7 +470,8 @@ def private_app(request, database_url_factory, tmp_path):
 
 def _crawl(app, database) -> list[tuple[str, str, dict[str, str], bool]]:
     """(user, action, fields, multipart) of every POST form on the pages each kind of user sees,
-    with a handoff at review and one signed, so that task, cancel and termination forms show."""
+    with a handoff at review and one signed, so that task, cancel and termination forms show, and
+    two whose work is reported, for the 居民评议 forms."""
     actor = _actor_of(database)
     request_id = handoff.create_request(
         database, actor("dept.mz"), handoff.RequestInput(title="表单", **REQUEST)
@@ -506,7 +508,15 @@ def _crawl(app, database) -> list[tuple[str, str, dict[str, str], bool]]:
     with database.write() as s:
         hook = webhooks.create(s, org_unit="TB-RG", url="https://example.org/h", actor_id=None)
         s.add(Notification(channel="webhook", webhook_id=hook.id, kind="test", status="dead"))
+    # 居民评议: a handoff whose work is reported (its committee's opening form) and one whose
+    # survey is open (the residents' public form)
+    ready = start_at(database, actor, "acceptance", title="评议")
+    surveyed = start_at(database, actor, "acceptance", title="评议二")
+    residents.open_survey(database, actor("committee.rg01"), surveyed)
+    with database.read() as s:
+        survey_token = residents.survey_of(s, surveyed).token
     pages = {
+        "committee.rg01": [f"/instances/{ready}/resident-survey/new"],
         "dept.mz": ["/requests/new", f"/instances/{instance_id}", f"/requests/{request_id}",
                     "/processes/catalog_review/start", f"/instances/{signed}/terminate"],
         "street.rg": [f"/tasks/{t}" for t in tasks]
@@ -515,8 +525,9 @@ def _crawl(app, database) -> list[tuple[str, str, dict[str, str], bool]]:
                   "/admin/org-units/TB-RG-05", "/admin/catalog", "/admin/catalog/A02",
                   "/admin/processes", "/admin/roles", "/admin/calendar",
                   "/admin/agreement-templates", "/admin/agreement-templates/assisted",
-                  "/processes/mini", "/processes/handoff", "/admin/webhooks", "/admin/outbox"],
-        "anonymous": ["/login"],
+                  "/processes/mini", "/processes/handoff", "/admin/webhooks", "/admin/outbox",
+                  "/admin/evaluation-weights"],
+        "anonymous": ["/login", f"/r/{survey_token}"],
     }  # fmt: skip
     found = []
     for user, paths in pages.items():

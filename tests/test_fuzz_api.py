@@ -83,7 +83,7 @@ KNOWN_ID_EXAMPLES = 3  # per known id, per operation with a path parameter
 # so a slow machine fuzzes every operation a little rather than the first ones fully.
 BUDGET_SECONDS = 55
 # The fuzzing identities: the fuzzer must not lock them out, deactivate them or strip their roles.
-PROTECTED_USERS = {"admin", "dept.mz", "street.rg"}
+PROTECTED_USERS = {"admin", "dept.mz", "street.rg", "committee.rg01"}
 ROLES = {"admin": "admin", "department": "dept.mz"}
 # Administrators only: as a department officer, a few examples show the refusal (403)
 ADMIN_ONLY = {
@@ -101,6 +101,7 @@ ADMIN_ONLY = {
     ("post", "/api/v1/webhooks/{webhook_id}/test"),
     ("get", "/api/v1/outbox"),
     ("post", "/api/v1/outbox/{notification_id}/retry"),
+    ("put", "/api/v1/evaluation-weights/{category}"),
 }
 REFUSAL_EXAMPLES = 5
 
@@ -176,6 +177,7 @@ def _build_handoffs(base: str) -> dict[str, list]:
         "task_id": sorted(set(tasks)),
         "code": ["TB-XL-05", "A01", "TB-HM"],
         "username": ["committee.hm01", "street.hm"],
+        "category": ["assisted"],
     }
 
 
@@ -199,6 +201,7 @@ def world(request, database_url_factory, tmp_path_factory):
         # sign in before fuzzing: fuzzed sign-ins may lock accounts out (5 failures)
         tokens = {role: Client(server.base, name).token for role, name in ROLES.items()}
         tokens["street"] = Client(server.base, "street.rg").token
+        tokens["committee"] = Client(server.base, "committee.rg01").token
         yield World(server, tokens, ids, log)
     finally:
         server.stop()
@@ -941,6 +944,9 @@ def _bodies(world: World) -> list[tuple[str, str, str, str, dict]]:
     message = {"name": "catalog_objection", "correlation": {"item_code": "A01"}, "data": {}}
     revise = {"data": {"decision": "revise", "comment": "补充"}}
     task = f"/tasks/{review['id']}"
+    # the completed handoff of TB-RG-01 (`_build_handoffs`): its committee may open its survey
+    evaluated = world.ids["instance_id"][0]
+    weights = {"street": 30, "department": 10, "residents": 60}
     return [
         ("post", "/auth/token", "/auth/token", "none", {"username": "nobody", "password": "x"}),
         ("post", "/users", "/users", "admin", {"username": "limits", **user}),
@@ -1009,6 +1015,14 @@ def _bodies(world: World) -> list[tuple[str, str, str, str, dict]]:
             "admin",
             {"org_unit": "TB-RG", "url": "https://example.org/hook", "format": "generic"},
         ),
+        (
+            "post",
+            "/instances/{instance_id}/resident-survey",
+            f"/instances/{evaluated}/resident-survey",
+            "committee",
+            {"days": 7, "max_ratings": 50},
+        ),
+        ("put", "/evaluation-weights/{category}", "/evaluation-weights/assisted", "admin", weights),
     ]
 
 

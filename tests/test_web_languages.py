@@ -6,18 +6,21 @@ PostgreSQL, Flask's test client."""
 from __future__ import annotations
 
 import re
-from collections import deque
+from collections import Counter, deque
+from datetime import timedelta
 from urllib.parse import urldefrag, urlsplit
 
 import pytest
 from sqlalchemy import select
 
 from handoff import requests as handoff
+from handoff import residents
 from handoff.models import Agreement, AgreementTemplate, CatalogItem, Request
 from server import create_app
-from workflows import service
+from workflows import clock, service
 from workflows.models import ProcessInstance, Task, User
 
+from .test_handoff import start_at
 from .test_web_pages import signed_in
 from .test_web_processes import ACRONYMS, CJK, _data_words, _visible
 
@@ -25,7 +28,11 @@ FORMATS = {"CSV", "Excel"}  # file formats, named so in Chinese too
 
 ROLES = ["dept.mz", "street.rg", "committee.rg01", "finance", "reviewer", "admin"]
 MOST_PAGES = 45  # per role and language: every kind of page, not every page of every kind
-SKIP = re.compile(r"/(logout|login)|\.(xlsx|csv|svg|png|pdf|xml)\b|/attachments/|/download")
+# the printable agreement (/instances/N/agreement) is the legal document as drafted, in Chinese
+# (its title, the amount in capital numerals): not walked
+SKIP = re.compile(
+    r"/(logout|login)|\.(xlsx|csv|svg|png|pdf|xml)\b|/attachments/|/download|/agreement$"
+)
 HREF = re.compile(r'href="([^"#]+)"')
 
 
@@ -50,7 +57,8 @@ TERMS = {
 @pytest.fixture
 def district(db, actor):
     """Three requests, one fanned out and moved on, one signed (its agreement printable, its
-    money waiting for finance): inboxes, requests, instances and an agreement to walk."""
+    money waiting for finance): inboxes, requests, instances and an agreement to walk; and two
+    handoffs whose work is reported, one with its 居民评议 open and rated."""
     for title, codes, terms in (
         ("低保对象入户调查", ["TB-RG-01", "TB-RG-02"], None),
         ("残疾人状况调查", ["TB-RG-01"], None),
@@ -76,15 +84,22 @@ def district(db, actor):
     service.complete_task(db, first.id, actor("street.rg"), {"decision": "approve"})
     service.complete_task(db, signing.id, actor("street.rg"), {"decision": "approve"})
     for key, username in (
+        ("sign_committee", "committee.rg03"),  # the committee signs first
         ("sign_department", "dept.mz"),
         ("sign_street", "street.rg"),
-        ("sign_committee", "committee.rg03"),
     ):
         with db.read() as s:
             task = s.scalars(
                 select(Task).where(Task.key == key, Task.instance_id == signing.instance_id)
             ).one()
         service.complete_task(db, task.id, actor(username), {"decision": "sign"})
+    start_at(db, actor, "acceptance", title="低保对象入户调查")  # the committee may open one
+    surveyed = start_at(db, actor, "acceptance", title="残疾人状况调查")
+    residents.open_survey(db, actor("committee.rg01"), surveyed)
+    with db.read() as s:
+        token = residents.survey_of(s, surveyed).token
+    seen = residents.Client("device", clock.now(), "10.0.0.1", clock.now() - timedelta(minutes=1))
+    residents.rate(db, token, 4, "小区楼道清理得很干净", seen, "x" * 40)
 
 
 def data_words(db) -> list[str]:
@@ -102,7 +117,16 @@ def data_words(db) -> list[str]:
         clauses = [c for row in s.scalars(select(AgreementTemplate)) for c in row.clauses.values()]
         numbers += clauses + [line for c in clauses for line in c.split("\n")]
     titles = ["低保对象入户调查", "残疾人状况调查", "优抚对象走访"]
-    return _data_words(db) + [w for w in items if w] + numbers + titles + list(TERMS.values())
+    # what the handoffs' steps submitted (tests.test_handoff.happy_data): the data's own words
+    submitted = ["对辖区低保对象开展入户调查", "已完成入户调查 120 户", "PZ-2026-0001"]
+    return (
+        _data_words(db)
+        + [w for w in items if w]
+        + numbers
+        + titles
+        + list(TERMS.values())
+        + submitted
+    )
 
 
 def other_language(page: str, lang: str, words: list[str]) -> list[str]:
@@ -112,12 +136,26 @@ def other_language(page: str, lang: str, words: list[str]) -> list[str]:
     return sorted(set(CJK.findall(seen)))
 
 
-def walk(browser, lang: str, words: list[str], starts=("/inbox",)) -> list[str]:
-    seen: set[str] = set()
-    queue = deque(starts)
+PER_KIND = 2  # pages of one kind walked before those of kinds not seen yet
+
+
+def kind(path: str) -> str:
+    """What kind of page a path is: its path without its numbers (/instances/4 and
+    /instances/5 are one kind; /reports?from=… and /reports?street=… too)."""
+    return re.sub(r"\d+", "#", urlsplit(path).path)
+
+
+def walk(
+    browser, lang: str, words: list[str], starts=("/inbox",), seen: set[str] | None = None
+) -> list[str]:
+    """Breadth first from the inbox, PER_KIND pages of a kind before more of that kind (so that
+    the MOST_PAGES walked are of as many kinds as there are)."""
+    seen = set() if seen is None else seen
+    fresh, more = deque(starts), deque()
+    kinds: Counter[str] = Counter()
     problems: list[str] = []
-    while queue and len(seen) < MOST_PAGES:
-        path = queue.popleft()
+    while (fresh or more) and len(seen) < MOST_PAGES:
+        path = (fresh or more).popleft()
         if path in seen:
             continue
         seen.add(path)
@@ -133,8 +171,9 @@ def walk(browser, lang: str, words: list[str], starts=("/inbox",)) -> list[str]:
             if parts.netloc or not href.startswith("/") or SKIP.search(href):
                 continue
             target = re.sub(r"[?&]lang=\w+", "", href)
-            if target not in seen:
-                queue.append(target)
+            if target not in seen and target not in fresh:
+                (fresh if kinds[kind(target)] < PER_KIND else more).append(target)
+                kinds[kind(target)] += 1
     return problems
 
 
@@ -149,9 +188,16 @@ def test_every_page_speaks_one_language(app, db, district, lang):
     words = data_words(db)
     with db.read() as s:
         signed = s.scalar(select(Agreement.instance_id).where(Agreement.status == "signed"))
-    problems = []
+    problems, walked = [], {}
     for username in ROLES:
+        walked[username] = set()
         starts = ["/inbox", f"/instances/{signed}/agreement", *DEEP.get(username, [])]
-        found = walk(signed_in(app, username), lang, words, starts)
+        found = walk(signed_in(app, username), lang, words, starts, walked[username])
         problems += [f"{username} {p}" for p in found]
     assert not problems, "\n".join(problems)
+    # the pages of 居民评议 were among those walked: the public page, the committee's opening
+    # form, and the admin's weights
+    committee = walked["committee.rg01"]
+    assert any(p.startswith("/r/") for p in committee), sorted(committee)
+    assert any(p.endswith("/resident-survey/new") for p in committee), sorted(committee)
+    assert "/admin/evaluation-weights" in walked["admin"], sorted(walked["admin"])

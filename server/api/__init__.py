@@ -19,6 +19,7 @@ from . import (
     notifications,
     reports,
     requests,
+    residents,
     roles,
     tasks,
 )
@@ -37,6 +38,7 @@ BLUEPRINTS = (
     reports.blp,
     notifications.blp,
     agreements.blp,
+    residents.blp,
 )
 
 

@@ -12,6 +12,25 @@
     button.addEventListener("click", function () { window.print(); });
   });
 
+  // 居民评议: the number of residents who rated follows while the survey is open (the page's
+  // own count is right when loaded; this only spares a reload).
+  each("[data-live-count]", document, function (el) {
+    var url = el.getAttribute("data-live-count");
+    if (!url || !window.fetch) { return; }
+    var timer = setInterval(function () {
+      if (document.hidden) { return; }
+      fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (body) {
+          if (!body) { return; }
+          el.textContent = String(body.ratings);
+          el.setAttribute("data-count", String(body.ratings));
+          if (!body.open) { clearInterval(timer); }
+        })
+        .catch(function () { /* offline for a moment: the next tick tries again */ });
+    }, Number(el.getAttribute("data-live-interval")) || 15000);
+  });
+
   var form = document.getElementById("new-request");
   if (!form) { return; }
 

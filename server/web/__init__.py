@@ -48,6 +48,7 @@ def register_web(app: Flask) -> None:
         pages_processes,
         pages_reports,
         pages_requests,
+        pages_residents,
         pages_tasks,
         pages_termination,
     )

@@ -16,7 +16,7 @@ from workflows.models import AuditEvent, ProcessInstance, User
 from workflows.routing import can_see
 
 from .. import get_db
-from . import fmt, formview, signin
+from . import fmt, formview, pages_residents, signin
 from .blueprint import bp, form_text
 from .i18n import one_language, t
 from .pages_diagrams import instance_card
@@ -150,6 +150,7 @@ def instance_page(instance_id: int):
             may_cancel=may_cancel(actor, instance),
             termination=detail["termination"],
             may_terminate=termination.may_request(session, actor, instance),
+            residents=pages_residents.panel(session, actor, instance),
         )
 
 

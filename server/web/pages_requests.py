@@ -31,7 +31,7 @@ from workflows.errors import FormErrors, Invalid, NotFound
 from workflows.models import OrgUnit, User
 
 from .. import get_db
-from . import agreement_doc, signin
+from . import agreement_doc, pages_residents, signin
 from .blueprint import PER_PAGE, bp, form_text, int_arg, pager
 from .i18n import t
 from .pages_diagrams import diagram_markup
@@ -384,6 +384,7 @@ def request_page(request_id: int):
             plan_rows=plan_rows,
             negotiated=[r for i in ids for r in rounds[i]],
             communities=communities,
+            residents=pages_residents.panel(session, actor, chosen),
             events=timeline(events, names, communities if len(instances) > 1 else None),
         )
 
