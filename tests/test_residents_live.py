@@ -33,9 +33,9 @@ def reported_handoff(base: str) -> tuple[int, Client]:
     review = only(rg.inbox(), "street_review", made["id"])
     assert rg.complete(review["id"], {"decision": "approve"}).status_code == 200
     for client, key in (
+        (committee, "sign_committee"),  # the committee signs first
         (dept, "sign_department"),
         (rg, "sign_street"),
-        (committee, "sign_committee"),
     ):
         task = only(client.inbox(), key, made["id"])
         assert client.complete(task["id"], {"decision": "sign"}).status_code == 200
