@@ -657,6 +657,9 @@ class AgreementPdfQuery(Strict):
 class LedgerEntryOut(Schema):
     kind = fields.String()
     amount = computed(lambda e: fen_to_yuan(e.amount_fen))
+    instalment = fields.Integer(
+        allow_none=True, metadata={"description": "the seq of the instalment a transfer pays"}
+    )
     voucher_no = fields.String(allow_none=True)
     transferred_on = fields.Date(allow_none=True)
     at = LocalDateTime()
@@ -669,6 +672,37 @@ class LedgerOut(Schema):
     outstanding = computed(lambda d: fen_to_yuan(d["outstanding_fen"]))
     refunded = computed(lambda d: fen_to_yuan(d["refunded_fen"]))
     kept = computed(lambda d: fen_to_yuan(d["kept_fen"]))
+
+
+class InstalmentOut(Schema):
+    """One instalment of the payment plan in force, and how far it is paid."""
+
+    seq = fields.Integer()
+    trigger = fields.String(metadata={"enum": list(instalments.TRIGGERS)})
+    on = fields.String(allow_none=True, metadata={"description": "YYYY-MM-DD, for `date`"})
+    amount = computed(lambda p: fen_to_yuan(p["amount_fen"]))
+    transferred = computed(lambda p: fen_to_yuan(p["transferred_fen"]))
+    outstanding = computed(lambda p: fen_to_yuan(p["outstanding_fen"]))
+    open = fields.Boolean(metadata={"description": "its funding task is open now"})
+    overdue = fields.Boolean(metadata={"description": "its funding task is past its due date"})
+
+
+class NegotiationRoundOut(Schema):
+    """A move in the negotiation before signing (协商), oldest first."""
+
+    round = fields.Integer()
+    party = fields.String(metadata={"enum": ["committee", "department"]})
+    action = fields.String(metadata={"enum": ["counter", "accept", "revise", "withdraw"]})
+    amount = computed(
+        lambda r: fen_to_yuan(r.amount_fen) if r.amount_fen is not None else None,
+        nullable=True,
+        description="the amount proposed (null: unchanged)",
+    )
+    amount_before = computed(lambda r: fen_to_yuan(r.before_amount_fen))
+    due_date = fields.Date(allow_none=True)
+    conditions = fields.String(allow_none=True)
+    reason = fields.String()
+    at = LocalDateTime()
 
 
 class InstanceOut(Schema):
@@ -694,6 +728,8 @@ class InstanceOut(Schema):
     history = fields.List(fields.Nested(EventOut))
     agreement = fields.Nested(AgreementOut, allow_none=True)
     ledger = fields.Nested(LedgerOut)
+    instalments = fields.List(fields.Nested(InstalmentOut))
+    negotiation = fields.List(fields.Nested(NegotiationRoundOut))
     termination = fields.Dict(allow_none=True)  # a handoff's newest termination, or its handoff
 
 

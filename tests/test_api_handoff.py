@@ -259,3 +259,29 @@ def test_a_payment_plan_and_working_conditions_through_the_api(live):
         {"seq": 2, "trigger": "date", "on": "2099-03-01", "amount": "3000.00"},
         {"seq": 3, "trigger": "acceptance", "on": None, "amount": "4000.00"},
     ]
+
+
+def test_an_instance_carries_its_negotiation_and_instalments(live):
+    dept, rg = Client(live.base, "dept.mz"), Client(live.base, "street.rg")
+    committee = Client(live.base, "committee.rg06")
+    plan = [{"trigger": "signing", "share": "40"}, {"trigger": "acceptance", "share": "60"}]
+    body = new_request(dept, ["TB-RG-06"], amount="8000.00", payment_plan=plan)
+    rid, iid = body["id"], body["instances"][0]["id"]
+    assert rg.complete(only(rg.inbox(), "street_review", rid)["id"], {"decision": "approve"}).ok
+    counter = {"decision": "counter", "counter_amount": "10000.00", "comment": "经费不足"}
+    sign = only(committee.inbox(), "sign_committee", rid)
+    assert committee.complete(sign["id"], counter).status_code == 200
+    answer = only(dept.inbox(), "consider_counter", rid)
+    assert dept.complete(answer["id"], {"decision": "accept_counter"}).status_code == 200
+    detail = dept.get(f"/instances/{iid}").json()
+    assert [(r["round"], r["party"], r["action"]) for r in detail["negotiation"]] == [
+        (1, "committee", "counter"),
+        (2, "department", "accept"),
+    ]
+    assert detail["negotiation"][0]["amount"] == "10000.00"
+    assert detail["negotiation"][0]["amount_before"] == "8000.00"
+    assert [(p["trigger"], p["amount"], p["outstanding"]) for p in detail["instalments"]] == [
+        ("signing", "4000.00", "4000.00"),
+        ("acceptance", "6000.00", "6000.00"),
+    ]
+    assert detail["agreement"]["amount"] == "10000.00"
