@@ -15,7 +15,6 @@ from handoff import (
     catalog,
     catalog_search,
     fanout,
-    instalments,
     negotiation,
     screening,
     termination,
@@ -360,12 +359,6 @@ def request_page(request_id: int):
         open_tasks = queries.open_tasks_by_instance(session, ids)
         glance = fanout.overview(instances, detail["communities"], open_tasks, ledgers, clock.now())
         rounds = negotiation.rounds(session, ids)
-        plan_rows = instalments.progress(
-            handoff_queries.plan_of(chosen_detail["agreement"], req),
-            ledgers[chosen.id]["entries"],
-            open_tasks.get(chosen.id, []),
-            clock.now(),
-        )
         return render_template(
             "request.html",
             req=req,
@@ -381,7 +374,7 @@ def request_page(request_id: int):
             ledgers=ledgers,
             totals=_money_total(list(ledgers.values())),
             may_terminate=termination.may_request(session, actor, chosen),
-            plan_rows=plan_rows,
+            plan_rows=chosen_detail["instalments"],  # handoff_queries.instance_view's
             negotiated=[r for i in ids for r in rounds[i]],
             communities=communities,
             residents=pages_residents.panel(session, actor, chosen),

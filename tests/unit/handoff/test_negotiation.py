@@ -32,7 +32,6 @@ COUNTER = {
     "counter_conditions": "街道派一名社工协助入户，提供平板电脑两台",
     "comment": "入户 120 户需两人三周，经费不足",
 }
-WHO = {"consider_counter": "dept.mz"}
 
 
 def rounds(db, instance_id: int) -> list[tuple]:
