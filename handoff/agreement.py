@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from workflows import audit, clock, hooks
 from workflows.errors import Conflict
@@ -54,17 +54,13 @@ class HandoffHooks(hooks.ProcessHooks):
 
     def instance_finished(self, ctx: hooks.HookContext) -> None:
         if ctx.instance.outcome == "withdrawn":  # by the department, in negotiation
-            agreement = ctx.session.scalar(
-                select(Agreement).where(Agreement.instance_id == ctx.instance.id)
-            )
+            agreement = agreement_of(ctx.session, ctx.instance.id)
             if agreement is not None and agreement.status == "draft":
                 agreement.status = "withdrawn"
         notices.finished(ctx)
 
     def instance_cancelled(self, ctx: hooks.HookContext) -> None:
-        agreement = ctx.session.scalar(
-            select(Agreement).where(Agreement.instance_id == ctx.instance.id)
-        )
+        agreement = agreement_of(ctx.session, ctx.instance.id)
         if agreement is not None and agreement.status == "draft":
             agreement.status = "cancelled"
 
@@ -74,8 +70,20 @@ def agreement_number(data: Mapping[str, Any]) -> str:
     return f"XY-{str(data['request_no']).removeprefix('REQ-')}-{community}"
 
 
-# what negotiation may change: a draft whose terms differ from the instance's is redrafted
-NEGOTIATED = ("amount", "deadline", "conditions", "payment_plan")
+AGREEMENTS = "handoff.agreements"  # session.info: instance id -> its agreement (or None)
+
+
+def agreement_of(session: Session, instance_id: int) -> Agreement | None:
+    """The instance's agreement, read once per transaction (a signing step drafts it for each
+    signing task it opens, then signs it)."""
+    known = session.info.setdefault(AGREEMENTS, {})
+    if instance_id not in known:
+        known[instance_id] = session.scalar(
+            select(Agreement)
+            .where(Agreement.instance_id == instance_id)
+            .options(lazyload(Agreement.signatures))  # only a redraft needs them
+        )
+    return known[instance_id]
 
 
 def draft_agreement(
@@ -84,14 +92,14 @@ def draft_agreement(
     """The handoff's agreement as its terms now stand: drafted when signing first starts, and
     drafted again (a new version, every signature given so far void) when negotiation changed
     the terms."""
-    content = agreement_terms.content(session, data)
-    existing = session.scalar(select(Agreement).where(Agreement.instance_id == instance_id))
+    existing = agreement_of(session, instance_id)
     if existing is not None:
-        if existing.status == "draft" and any(
-            existing.content.get(k) != content.get(k) for k in NEGOTIATED
-        ):
+        terms = agreement_terms.negotiated(data).items()
+        if existing.status == "draft" and any(existing.content.get(k) != v for k, v in terms):
+            content = agreement_terms.content(session, data)
             _redraft(session, existing, content, int(data["amount_fen"]), actor_id)
         return existing
+    content = agreement_terms.content(session, data)
     agreement = Agreement(
         instance_id=instance_id,
         number=agreement_number(data),
@@ -103,6 +111,7 @@ def draft_agreement(
     )
     session.add(agreement)
     session.flush()
+    session.info.setdefault(AGREEMENTS, {})[instance_id] = agreement
     audit.record(
         session,
         "agreement.drafted",
@@ -136,11 +145,18 @@ def _redraft(session: Session, agreement: Agreement, content: dict, amount_fen: 
 
 def _sign(ctx: hooks.HookContext, task: Task, form_data: dict[str, Any]) -> None:
     session, instance = ctx.session, ctx.instance
-    agreement = session.scalar(select(Agreement).where(Agreement.instance_id == instance.id))
+    agreement = agreement_of(session, instance.id)
     party = SIGN_TASKS[task.key]
     if form_data["decision"] == "counter":  # no signature: the terms are negotiated first
         negotiation.record(ctx, task, form_data)
         return
+    signed = set(
+        session.scalars(
+            select(Signature.party).where(
+                Signature.agreement_id == agreement.id, Signature.decision == "sign"
+            )
+        )
+    )
     session.add(
         Signature(
             agreement_id=agreement.id,
@@ -152,7 +168,6 @@ def _sign(ctx: hooks.HookContext, task: Task, form_data: dict[str, Any]) -> None
             signed_at=clock.now(),
         )
     )
-    session.flush()
     common = {
         "actor_id": ctx.actor_id,
         "instance_id": instance.id,
@@ -162,9 +177,7 @@ def _sign(ctx: hooks.HookContext, task: Task, form_data: dict[str, Any]) -> None
         agreement.status = "refused"
         audit.record(session, "agreement.refused", number=agreement.number, party=party, **common)
         return
-    session.refresh(agreement, ["signatures"])
-    signed = {s.party for s in agreement.signatures if s.decision == "sign"}
-    if signed == set(SIGN_TASKS.values()):
+    if signed | {party} == set(SIGN_TASKS.values()):
         agreement.status, agreement.signed_at = "signed", clock.now()
         audit.record(session, "agreement.signed", number=agreement.number, **common)
         if agreement.amount_fen > 0:

@@ -183,6 +183,18 @@ def _payment_plan(data: Mapping[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def negotiated(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The terms negotiation may change, as `content` writes them: a draft whose terms differ
+    from these is redrafted (`handoff.agreement.draft_agreement`). From the instance's data
+    alone, so that a step that only opens signing tasks reads nothing to compare them."""
+    return {
+        "amount": data["amount"],
+        "deadline": data.get("due_date", ""),
+        "conditions": str(data.get("conditions") or ""),
+        "payment_plan": _payment_plan(data),
+    }
+
+
 def content(session: Session, data: Mapping[str, Any]) -> dict[str, Any]:
     """The agreement drafted from an instance's data: every term, and the clauses of its
     category's template as in force now (copied: see the module's docstring)."""
@@ -197,6 +209,7 @@ def content(session: Session, data: Mapping[str, Any]) -> dict[str, Any]:
     committee = _party(units, data["community"], data.get("community_name", ""))
     committee["contact"] = {"name": terms.get("committee_contact", ""), "phone": ""}
     category = data.get("item_category") or "unlisted"
+    now = negotiated(data)
     template = agreement_templates.template(
         session, category if category in agreement_templates.CATEGORIES else "unlisted"
     )
@@ -221,13 +234,13 @@ def content(session: Session, data: Mapping[str, Any]) -> dict[str, Any]:
         "powers": terms.get("authority", ""),
         "legal_basis": data.get("legal_basis", ""),
         "authority": data.get("legal_basis", ""),
-        "conditions": str(data.get("conditions") or ""),
+        "conditions": now["conditions"],
         "period": {"start": terms.get("start_date", ""), "end": data.get("due_date", "")},
-        "deadline": data.get("due_date", ""),
-        "amount": data["amount"],
+        "deadline": now["deadline"],
+        "amount": now["amount"],
         "amount_fen": int(data["amount_fen"]),
         "permitted_use": terms.get("permitted_use", ""),
-        "payment_plan": _payment_plan(data),
+        "payment_plan": now["payment_plan"],
         "clauses": dict(template.clauses),
         "template": {
             "category": template.category,

@@ -24,13 +24,11 @@ OUTCOME_NAMES = {
 DECISION_NAMES = {"approve": "同意"}
 
 
-def _people(ctx: HookContext, *roles: str) -> list[int]:
-    """The active holders of each role at the instance's org unit for it (its routing scope:
-    role -> org unit id), but not the actor."""
-    users: list[int] = []
-    for role in roles:
-        users += service.holders(ctx.session, role, ctx.instance.scope.get(role))
-    return [u for u in dict.fromkeys(users) if u != ctx.actor_id]
+def _people(ctx: HookContext, *roles: str) -> dict[str, Any]:
+    """`enqueue`'s audience: the active holders of each role at the instance's org unit for it
+    (its routing scope: role -> org unit id), but not the actor."""
+    scope = ctx.instance.scope
+    return {"holders": [(role, scope.get(role)) for role in roles], "exclude": ctx.actor_id}
 
 
 def _common(ctx: HookContext) -> dict[str, Any]:
@@ -58,7 +56,7 @@ def review_decided(ctx: HookContext, task: Task, form_data: dict[str, Any]) -> N
             "decision": decision,
             "decision_name": f"{task.name}{DECISION_NAMES[decision]}",
         },
-        users=_people(ctx, "department"),
+        **_people(ctx, "department"),
         units=[u for u in [ctx.instance.scope.get("department")] if u],
     )
 
@@ -70,7 +68,7 @@ def finished(ctx: HookContext) -> None:
         "request_decided",
         f"request_finished:{ctx.instance.id}",
         _common(ctx) | {"outcome": outcome, "outcome_name": OUTCOME_NAMES.get(outcome, outcome)},
-        users=_people(ctx, "department"),
+        **_people(ctx, "department"),
         units=[u for u in [ctx.instance.scope.get("department")] if u],
     )
 
@@ -87,6 +85,6 @@ def money_confirmed(ctx: HookContext, task: Task, form_data: dict[str, Any]) -> 
             "voucher_no": form_data.get("voucher_no"),
             "transferred_on": form_data.get("transferred_on"),
         },
-        users=_people(ctx, "department", "committee"),
+        **_people(ctx, "department", "committee"),
         units=[u for u in (scope.get("department"), scope.get("committee")) if u],
     )

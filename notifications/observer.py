@@ -17,18 +17,19 @@ class NotificationHooks(ProcessHooks):
             "task_opened",
             f"task_opened:{task.id}",
             service.task_data(task),
-            users=service.task_recipients(ctx.session, task),
+            **service.task_audience(task),
             units=[task.org_unit_id],
+            fresh=True,  # the row was inserted in this step
         )
 
     def task_escalated(self, ctx: HookContext, task: Task) -> None:
         # the task's holders hear it is overdue and escalated; the reviewers it is escalated
-        # to hear it is now in their inbox too (task_recipients has both)
+        # to hear it is now in their inbox too (task_audience has both)
         service.enqueue(
             ctx.session,
             "escalated",
             f"escalated:{task.id}",
             service.task_data(task),
-            users=service.task_recipients(ctx.session, task),
+            **service.task_audience(task),
             units=[u for u in (task.org_unit_id, task.escalation_unit_id) if u is not None],
         )

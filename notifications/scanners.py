@@ -67,7 +67,7 @@ def _tell(session: Session, kind: str, tasks: list[Task], extra=None) -> None:
             kind,
             f"{kind}:{task.id}",
             data,
-            users=service.task_recipients(session, task),
+            **service.task_audience(task),
             units=[task.org_unit_id],
         )
 

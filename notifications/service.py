@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import event, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from workflows import clock
@@ -51,6 +51,9 @@ class Item:
     kind: str
     key: str
     data: dict[str, Any]
+    # the key names a row made in this very transaction (a task just opened), so nothing can
+    # have been enqueued under it before: no need to look
+    fresh: bool = False
 
     def as_json(self) -> dict[str, Any]:
         return {"kind": self.kind, "key": self.key, **self.data}
@@ -62,6 +65,8 @@ class _Entry:
     users: tuple[int, ...]
     units: tuple[int, ...]
     webhooks: tuple[int, ...] = ()
+    holders: tuple[tuple[str, int], ...] = ()  # (role, org unit id): whoever holds it at commit
+    exclude: int | None = None  # not this user (the actor who caused the event)
 
 
 @dataclass
@@ -81,16 +86,30 @@ def enqueue(
     data: dict[str, Any],
     *,
     users: Iterable[int] = (),
+    holders: Iterable[tuple[str, int | None]] = (),
     units: Iterable[int] = (),
     webhooks: Iterable[int] = (),
+    exclude: int | None = None,
+    fresh: bool = False,
 ) -> None:
-    """Tell `users` (ids: in-app, and by e-mail if they chose it) and the webhooks registered
-    for the org units `units` (ids) about one event, in `session`'s transaction. `data` is
-    what the message shows (JSON: task_id, instance_id, title, task_name, due_at, …)."""
+    """Tell `users` (ids) and the active `holders` of roles at org units ((role, unit id),
+    looked up at commit, all of a transaction's in one statement) in-app, and by e-mail if they
+    chose it, and the webhooks registered for the org units `units` (ids), about one event, in
+    `session`'s transaction; never `exclude` (the actor). `data` is what the message shows
+    (JSON: task_id, instance_id, title, task_name, due_at, …). `fresh`: the key names a row
+    this transaction made, so it cannot have been enqueued before (nothing is looked up)."""
     assert kind in KINDS, kind
     install()
+    pairs = tuple((role, unit) for role, unit in holders if unit is not None)
     session.info.setdefault(PENDING, []).append(
-        _Entry(Item(kind, key, dict(data)), tuple(users), tuple(units), tuple(webhooks))
+        _Entry(
+            Item(kind, key, dict(data), fresh),
+            tuple(users),
+            tuple(units),
+            tuple(webhooks),
+            pairs,
+            exclude,
+        )
     )
 
 
@@ -138,17 +157,15 @@ def holders(session: Session, role: str, unit_id: int | None) -> list[int]:
     return cache[(role, unit_id)]
 
 
-def task_recipients(session: Session, task: Task) -> list[int]:
-    """Whose inbox the task is in: its assignee if it has one, else every active holder of its
-    role at its org unit; an escalated task also the district reviewers it is escalated to."""
-    users = (
-        [task.assignee_id]
-        if task.assignee_id is not None
-        else holders(session, task.role, task.org_unit_id)
-    )
+def task_audience(task: Task) -> dict[str, list]:
+    """Whose inbox the task is in, as `enqueue`'s `users` and `holders`: its assignee if it
+    has one, else every active holder of its role at its org unit; an escalated task also the
+    district reviewers it is escalated to."""
+    users = [task.assignee_id] if task.assignee_id is not None else []
+    pairs = [] if users else [(task.role, task.org_unit_id)]
     if task.escalated_at is not None:
-        users += holders(session, ESCALATION_ROLE, task.escalation_unit_id)
-    return list(dict.fromkeys(users))
+        pairs.append((ESCALATION_ROLE, task.escalation_unit_id))
+    return {"users": users, "holders": pairs}
 
 
 def task_data(task: Task) -> dict[str, Any]:
@@ -176,7 +193,7 @@ def flush_pending(session: Session) -> int:
         return 0
     now = clock.now()
     messages = _messages(session, entries)
-    seen = _enqueued_before(session, {e.item.key for e in entries})
+    seen = _enqueued_before(session, {e.item.key for e in entries if not e.item.fresh})
     rows: list[tuple[Notification, str, list[Item]]] = []
     for (channel, recipient), message in messages.items():
         items = []
@@ -218,23 +235,44 @@ def flush_pending(session: Session) -> int:
     return len(rows)
 
 
+def _people(session: Session, entries: list[_Entry]) -> tuple[dict, dict]:
+    """In one statement: the active users the entries name, by id or as holders of a role at
+    a unit, with their address if they want e-mail. Returns ({user id: address or None},
+    {(role, unit): [user ids, ascending]})."""
+    ids = {u for e in entries for u in e.users}
+    pairs = {p for e in entries for p in e.holders}
+    if not ids and not pairs:
+        return {}, {}
+    wanted = []
+    if ids:
+        wanted.append(User.id.in_(ids))
+    if pairs:
+        wanted.append(tuple_(Membership.role, Membership.org_unit_id).in_(sorted(pairs)))
+    rows = session.execute(
+        select(
+            User.id,
+            User.email,
+            NotificationPreference.email_enabled,
+            Membership.role,
+            Membership.org_unit_id,
+        )
+        .select_from(User)
+        .outerjoin(Membership, Membership.user_id == User.id)
+        .outerjoin(NotificationPreference, NotificationPreference.user_id == User.id)
+        .where(User.is_active.is_(True), or_(*wanted))
+    )
+    address: dict[int, str | None] = {}
+    members: dict[tuple[str, int], list[int]] = {}
+    for user_id, email, email_enabled, role, unit in rows:
+        address[user_id] = email if email and email_enabled is not False else None
+        if (role, unit) in pairs:
+            members.setdefault((role, unit), []).append(user_id)
+    return address, {pair: sorted(set(users)) for pair, users in members.items()}
+
+
 def _messages(session: Session, entries: list[_Entry]) -> dict[tuple[str, str], _Message]:
     """(channel, recipient) -> the message it gets, items in the order they were enqueued."""
-    user_ids = {u for e in entries for u in e.users}
-    users = {
-        u.id: u
-        for u in session.scalars(
-            select(User).where(User.id.in_(user_ids), User.is_active.is_(True))
-        )
-    }
-    email_off = set(
-        session.scalars(
-            select(NotificationPreference.user_id).where(
-                NotificationPreference.user_id.in_(user_ids),
-                NotificationPreference.email_enabled.is_(False),
-            )
-        )
-    )
+    address, members = _people(session, entries)
     unit_ids = {u for e in entries for u in e.units}
     hook_ids = {w for e in entries for w in e.webhooks}
     hooks: dict[int, list[Webhook]] = {}
@@ -255,13 +293,13 @@ def _messages(session: Session, entries: list[_Entry]) -> dict[tuple[str, str], 
         message.items.append(item)
 
     for entry in entries:
-        for user_id in dict.fromkeys(entry.users):
-            user = users.get(user_id)
-            if user is None:
-                continue
+        people = [*entry.users, *(u for pair in entry.holders for u in members.get(pair, ()))]
+        for user_id in dict.fromkeys(people):
+            if user_id not in address or user_id == entry.exclude:
+                continue  # inactive, or the actor
             add("inapp", f"u:{user_id}", entry.item, user_id=user_id)
-            if user.email and user_id not in email_off:
-                add("email", f"u:{user_id}", entry.item, user_id=user_id, address=user.email)
+            if address[user_id]:
+                add("email", f"u:{user_id}", entry.item, user_id=user_id, address=address[user_id])
         targets = [h for unit in dict.fromkeys(entry.units) for h in hooks.get(unit, [])]
         targets += [by_id[w] for w in entry.webhooks if w in by_id]
         for hook in dict.fromkeys(targets):

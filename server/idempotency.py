@@ -12,15 +12,14 @@ import re
 from collections.abc import Callable
 from functools import wraps
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app, g, request
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from workflows import accounts
 from workflows.models import IdempotencyRecord
 
 from . import get_db
-from .auth import bearer_token
+from .auth import in_request_transaction
 from .errors import error_response
 
 HEADER = "Idempotency-Key"
@@ -43,15 +42,6 @@ def _replay(record: IdempotencyRecord) -> Response:
     return resp
 
 
-def _user_id() -> int | None:
-    token = bearer_token()
-    if not token or len(token) > 200:
-        return None
-    with get_db().read() as session:
-        user = accounts.user_for_token(session, token)
-        return user.id if user else None
-
-
 def idempotent(view: Callable) -> Callable:
     @wraps(view)
     def wrapper(*args, **kwargs):
@@ -62,40 +52,45 @@ def idempotent(view: Callable) -> Callable:
             return error_response(
                 400, "bad_request", f"{HEADER} must be 1-200 printable ASCII characters"
             )
-        user_id = _user_id()
-        if user_id is None:
-            return view(*args, **kwargs)  # the view answers 401
         digest = _request_hash()
-        db = get_db()
+
+        def body(session, actor):
+            if actor is None:
+                return view(*args, **kwargs)  # the view answers 401
+            found = _record(session, actor.user_id, key)
+            if found is not None:
+                return _answer_for(found, digest)
+            record = IdempotencyRecord(user_id=actor.user_id, key=key, request_hash=digest)
+            session.add(record)
+            session.flush()  # a concurrent twin waits here, then fails on the unique index
+            resp = current_app.make_response(view(*args, **kwargs))
+            record.status_code = resp.status_code
+            record.response_body = resp.get_data(as_text=True)
+            record.content_type = resp.content_type
+            return resp
+
         try:
-            with db.write() as session:
-                found = session.scalar(
-                    select(IdempotencyRecord).where(
-                        IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key
-                    )
-                )
-                if found is not None:
-                    return _answer_for(found, digest)
-                record = IdempotencyRecord(user_id=user_id, key=key, request_hash=digest)
-                session.add(record)
-                session.flush()  # a concurrent twin waits here, then fails on the unique index
-                resp = current_app.make_response(view(*args, **kwargs))
-                record.status_code = resp.status_code
-                record.response_body = resp.get_data(as_text=True)
-                record.content_type = resp.content_type
-                return resp
+            # the record, the token check and the view's change: one transaction
+            return in_request_transaction(body)
         except IntegrityError:
-            with db.read() as session:
-                found = session.scalar(
-                    select(IdempotencyRecord).where(
-                        IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key
-                    )
-                )
+            actor = g.get("api_actor")
+            if actor is None:
+                raise
+            with get_db().read() as session:
+                found = _record(session, actor.user_id, key)
             if found is None:
                 raise
             return _answer_for(found, digest)
 
     return wrapper
+
+
+def _record(session, user_id: int, key: str) -> IdempotencyRecord | None:
+    return session.scalar(
+        select(IdempotencyRecord).where(
+            IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key
+        )
+    )
 
 
 def _answer_for(record: IdempotencyRecord, digest: str):

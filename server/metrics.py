@@ -30,7 +30,6 @@ from sqlalchemy import event
 
 from workflows import service
 from workflows.db import Database, ambient_session
-from workflows.models import Task
 
 from . import logs
 from .errors import error_response
@@ -72,9 +71,7 @@ def complete_task(db: Database, task_id: int, actor: service.Actor, data: Any) -
     The API's call runs inside the Idempotency-Key transaction (`Database.write` blocks nest),
     so the completion is counted when that outer transaction commits, not before."""
     result = service.complete_task(db, task_id, actor, data)
-    with db.read() as session:  # nested: the row is in the outer session already, no query
-        task = session.get(Task, task_id)
-        keys = (task.process_key, task.key)
+    keys = (result["process_key"], result["key"])
     outer = ambient_session()
     if outer is None:
         COMPLETIONS.labels(*keys).inc()

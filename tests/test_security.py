@@ -423,9 +423,13 @@ def test_development_mode_starts_with_the_defaults(monkeypatch, db):
 
 def _one_event(db) -> int:
     with db.write() as session:
-        event = audit.record(session, "test.recorded", note="original")
-        session.flush()
-        return event.id
+        audit.record(session, "test.recorded", note="original")
+    with db.read() as session:  # audit.record writes its events at commit
+        return session.scalar(
+            select(AuditEvent.id)
+            .where(AuditEvent.action == "test.recorded")
+            .order_by(AuditEvent.id.desc())
+        )
 
 
 def test_audit_events_cannot_be_changed_or_deleted_through_the_orm(db):

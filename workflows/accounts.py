@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 
 from argon2 import PasswordHasher
@@ -95,6 +96,40 @@ def user_for_token(session: Session, token: str, kind: str = "api") -> User | No
     if row is None or row.revoked_at is not None or row.expires_at <= clock.now():
         return None
     return row.user if row.user.is_active else None
+
+
+@dataclass(frozen=True)
+class TokenHolder:
+    """Who a live token belongs to: the user and the (role, org unit id) pairs they hold."""
+
+    user_id: int
+    username: str
+    display_name: str
+    pairs: frozenset[tuple[str, int]]
+
+
+def holder_of_token(session: Session, token: str, kind: str = "api") -> TokenHolder | None:
+    """The active holder of a live token of that kind, in one indexed statement (the token's
+    unique hash, then the user's memberships by `membership.user_id`): what every API request
+    checks, inside its own transaction, so a revocation counts from the next request on."""
+    rows = session.execute(
+        select(User.id, User.username, User.display_name, Membership.role, Membership.org_unit_id)
+        .select_from(ApiToken)
+        .join(User, User.id == ApiToken.user_id)
+        .outerjoin(Membership, Membership.user_id == User.id)
+        .where(
+            ApiToken.token_hash == _digest(token),
+            ApiToken.kind == kind,
+            ApiToken.revoked_at.is_(None),
+            ApiToken.expires_at > clock.now(),
+            User.is_active.is_(True),
+        )
+    ).all()
+    if not rows:
+        return None
+    user_id, username, display_name = rows[0][:3]
+    pairs = frozenset((role, unit) for *_, role, unit in rows if role is not None)
+    return TokenHolder(user_id, username, display_name, pairs)
 
 
 def revoke_token(session: Session, token: str, kind: str = "api") -> bool:

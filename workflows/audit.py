@@ -1,13 +1,21 @@
-"""The append-only audit trail: one event for every state change, in the same transaction."""
+"""The append-only audit trail: one event for every state change, in the same transaction.
+
+Events are collected in the session (`session.info`) and written at commit as ONE multi-row
+INSERT (one round trip, however many events a step records), after the session's last flush,
+so that every row they name exists. A rolled-back transaction drops them with everything else.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, insert
 from sqlalchemy.orm import Session
 
+from . import clock
 from .models import AuditEvent
+
+PENDING = "audit.pending"  # session.info: the events of this transaction, in order
 
 
 def record(
@@ -19,17 +27,40 @@ def record(
     task_id: int | None = None,
     business_key: str | None = None,
     **detail: Any,
-) -> AuditEvent:
-    ev = AuditEvent(
-        action=action,
-        actor_id=actor_id,
-        instance_id=instance_id,
-        task_id=task_id,
-        business_key=business_key,
-        detail=detail,
+) -> None:
+    session.info.setdefault(PENDING, []).append(
+        {
+            "at": clock.now(),
+            "action": action,
+            "actor_id": actor_id,
+            "instance_id": instance_id,
+            "task_id": task_id,
+            "business_key": business_key,
+            "detail": detail,
+        }
     )
-    session.add(ev)
-    return ev
+
+
+def write_pending(session: Session) -> int:
+    """Write the events collected so far (the commit does; a caller that must see them in its
+    own transaction may too); the number written."""
+    rows = session.info.pop(PENDING, None)
+    if not rows:
+        return 0
+    session.flush()
+    # Core, not the ORM's bulk insert: that one splits the rows by which values are None
+    session.connection().execute(insert(AuditEvent.__table__), rows)
+    return len(rows)
+
+
+@event.listens_for(Session, "before_commit")
+def _write_at_commit(session: Session) -> None:
+    write_pending(session)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_at_rollback(session: Session) -> None:
+    session.info.pop(PENDING, None)
 
 
 class AuditImmutable(RuntimeError):

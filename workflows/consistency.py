@@ -35,7 +35,7 @@ def check_instance(session: Session, instance: ProcessInstance) -> list[Problem]
     def problem(kind: str, detail: str) -> None:
         problems.append(Problem(instance.id, kind, detail))
 
-    parsed = definitions.loaded(instance.definition)
+    parsed = definitions.of_instance(session, instance)
     workflow = engine.load(parsed, instance.state)
     rows = session.scalars(select(Task).where(Task.instance_id == instance.id)).all()
     open_rows = {r.spiff_id: r.key for r in rows if r.status == "open"}

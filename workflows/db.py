@@ -92,7 +92,17 @@ def make_engine(url: str, *, immediate: bool = False, pool_size: int | None = No
         engine = create_engine(url, connect_args=connect_args)
         _prepare_sqlite(engine, immediate)
         return engine
-    return create_engine(url, **_postgres_options(pool_size))
+    engine = create_engine(url, **_postgres_options(pool_size))
+    event.listen(engine, "checkout", _refuse_broken)
+    return engine
+
+
+def _refuse_broken(dbapi_conn, _record, _proxy) -> None:
+    """A pooled connection psycopg already knows is closed or broken (it saw the socket fail)
+    is replaced at checkout, without a round trip: SQLAlchemy retries the checkout with a new
+    connection when a checkout listener raises DisconnectionError."""
+    if getattr(dbapi_conn, "closed", False) or getattr(dbapi_conn, "broken", False):
+        raise sa_exc.DisconnectionError("the pooled connection is closed")
 
 
 def _postgres_options(pool_size: int | None) -> dict:
@@ -110,7 +120,10 @@ def _postgres_options(pool_size: int | None) -> dict:
     return {
         "pool_size": size,
         "max_overflow": int(os.environ.get("DB_MAX_OVERFLOW", str(size))),
-        "pool_pre_ping": True,
+        # No pre-ping (a round trip before every transaction): connections are recycled, a
+        # closed one is replaced at checkout (`_refuse_broken`), and a request whose first
+        # statement finds its connection dead is retried once (server.auth).
+        "pool_pre_ping": False,
         "pool_recycle": int(os.environ.get("DB_POOL_RECYCLE", "1800")),
         "connect_args": connect_args,
     }
@@ -133,19 +146,37 @@ class Database:
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(self.write_engine, expire_on_commit=False)
         self._current: ContextVar[Session | None] = ContextVar(f"write-{id(self)}", default=None)
+        self._reading: ContextVar[Session | None] = ContextVar(f"read-{id(self)}", default=None)
         self._on_rollback: ContextVar[list[Callable[[], None]] | None] = ContextVar(
             f"on-rollback-{id(self)}", default=None
         )
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        outer = self._current.get()
+        outer = self._current.get() or self._reading.get()
         if outer is not None:
             yield outer
             return
         # Closing (not rolling back) ends the transaction and keeps loaded objects readable.
         with self._read() as session, _as_ambient(session):
             yield session
+
+    @contextmanager
+    def shared_read(self) -> Iterator[Session]:
+        """A read transaction that the `read()` blocks inside it join: one transaction for a
+        whole read-only request (e.g. its token check and its query), not one per block.
+        Only for code that does not write inside it (a `write()` inside runs apart, and the
+        shared snapshot would not see it on SQLite)."""
+        outer = self._current.get() or self._reading.get()
+        if outer is not None:
+            yield outer
+            return
+        with self._read() as session, _as_ambient(session):
+            token = self._reading.set(session)
+            try:
+                yield session
+            finally:
+                self._reading.reset(token)
 
     @contextmanager
     def write(self) -> Iterator[Session]:

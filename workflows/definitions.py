@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from . import evaluator, guards, limits, plugins, validation
 from .forms import FIELD_TYPES, Form, parse_form_data
-from .models import ProcessDefinition, ProcessRelease
+from .models import ProcessDefinition, ProcessInstance, ProcessRelease
 
 MAX_BPMN_BYTES = 2_000_000
 NS = {
@@ -345,6 +345,11 @@ def loaded_by_id(session: Session, definition_id: int) -> ParsedProcess:
             raise LookupError(f"no process definition {definition_id}")
         parsed = loaded(definition)
     return parsed
+
+
+def of_instance(session: Session, instance: ProcessInstance) -> ParsedProcess:
+    """The parsed spec an instance runs on, without loading its definition row."""
+    return loaded_by_id(session, instance.definition_id)
 
 
 # --- which version new instances start on --------------------------------------------------

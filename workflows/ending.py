@@ -37,7 +37,7 @@ def end_instance(
         raise Invalid("bad reason", {"reason": problem.message})
     if instance.status != "running":
         raise Conflict(f"instance is already {instance.status}")
-    parsed = definitions.loaded(instance.definition)
+    parsed = definitions.of_instance(session, instance)
     workflow = engine.load(parsed, instance.state)
     workflow.cancel()
     # a step of its own: whatever the caller records for the instance now, by step number,

@@ -64,7 +64,7 @@ def deliver(
             instance = lock_instance(session, instance_id)
             if instance.status != "running":
                 continue
-            parsed = definitions.loaded(instance.definition)
+            parsed = definitions.of_instance(session, instance)
             if not (actor.is_admin or {r for r, _ in actor.pairs} & parsed.message_senders):
                 refused = True
                 continue

@@ -150,6 +150,15 @@ def clear_subscriptions(session: Session, instance: ProcessInstance) -> None:
     )
 
 
+OPEN_ROWS = "projection.open_rows"  # session.info: instance id -> its open rows, read under lock
+
+
+def remember_open_rows(session: Session, instance: ProcessInstance, rows: list[Task]) -> None:
+    """The instance's open rows as its locker just read them (`service.locked_task`): the next
+    `sync` of the instance in this session takes them instead of asking again."""
+    session.info.setdefault(OPEN_ROWS, {})[instance.id] = rows
+
+
 def _open_rows(session: Session, instance: ProcessInstance, workflow: BpmnWorkflow) -> list[Task]:
     """The instance's open task rows.
 
@@ -162,6 +171,9 @@ def _open_rows(session: Session, instance: ProcessInstance, workflow: BpmnWorkfl
     if getattr(workflow, engine.FRESH, False):
         setattr(workflow, engine.FRESH, False)
         return []
+    known = session.info.get(OPEN_ROWS, {}).pop(instance.id, None)
+    if known is not None:
+        return [row for row in known if row.status == "open"]
     with session.no_autoflush:
         rows = session.scalars(
             select(Task)

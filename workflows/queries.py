@@ -284,7 +284,8 @@ def _counts_statements(n_scopes: int, escalation: bool):
 
 
 def task_for(session: Session, actor: Actor, task_id: int) -> Task:
-    task = session.get(Task, task_id)
+    # as it is now, with its assignee and unit, also when this session changed it just before
+    task = session.get(Task, task_id, populate_existing=True)
     if task is None:
         raise NotFound("task not found")
     if not (actor.is_admin or can_see(set(actor.pairs), actor.user_id, task)):

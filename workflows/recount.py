@@ -56,7 +56,7 @@ def _move(
         for row, _ in moves.values():
             session.delete(row)
         return 0
-    workflow = engine.load(definitions.loaded(instance.definition), instance.state)
+    workflow = engine.load(definitions.of_instance(session, instance), instance.state)
     moved = 0
     for row, due in moves.values():
         task = engine.spiff_task(workflow, row.spiff_id)

@@ -18,9 +18,9 @@ from typing import Any
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from . import (
     audit,
@@ -196,27 +196,40 @@ def marking_failures(db: Database) -> Iterator[None]:
         raise
 
 
-def lock_instance(session: Session, instance_id: int) -> ProcessInstance:
-    instance = session.scalar(
+def _locking(where) -> Select:
+    # The definition (and its BPMN text) is not joined in: the spec comes from the cache by id.
+    return (
         select(ProcessInstance)
-        .where(ProcessInstance.id == instance_id)
+        .where(where)
         .with_for_update(of=ProcessInstance)
+        .options(lazyload(ProcessInstance.definition))
         .execution_options(populate_existing=True)
     )
+
+
+def lock_instance(session: Session, instance_id: int) -> ProcessInstance:
+    instance = session.scalar(_locking(ProcessInstance.id == instance_id))
     if instance is None:
         raise NotFound("instance not found")
     return instance
 
 
 def locked_task(session: Session, task_id: int) -> tuple[Task, ProcessInstance]:
-    """Lock the task's instance, then read the task as it is now."""
-    instance_id = session.scalar(select(Task.instance_id).where(Task.id == task_id))
-    if instance_id is None:
+    """Lock the task's instance (found through the task in the same statement), then read the
+    task as it is now, with the instance's other open rows (`projection.sync` needs them: the
+    session then has them, and sync asks nobody again)."""
+    of_task = select(Task.instance_id).where(Task.id == task_id).scalar_subquery()
+    instance = session.scalar(_locking(ProcessInstance.id == of_task))
+    if instance is None:
         raise NotFound("task not found")
-    instance = lock_instance(session, instance_id)
-    task = session.scalar(
-        select(Task).where(Task.id == task_id).execution_options(populate_existing=True)
-    )
+    rows = session.scalars(
+        select(Task)
+        .where(Task.instance_id == instance.id, or_(Task.id == task_id, Task.status == "open"))
+        .options(lazyload("*"))
+        .execution_options(populate_existing=True)
+    ).all()
+    task = next(row for row in rows if row.id == task_id)
+    projection.remember_open_rows(session, instance, [r for r in rows if r.status == "open"])
     return task, instance
 
 
@@ -242,7 +255,7 @@ def complete_task(db: Database, task_id: int, actor: Actor, data: Any) -> dict[s
         ensure_actionable(task, actor)
         if instance.status != "running":
             raise Conflict(f"instance is {instance.status}")
-        parsed = definitions.loaded(instance.definition)
+        parsed = definitions.of_instance(session, instance)
         workflow = engine.load(parsed, instance.state)
         spiff_task = engine.spiff_task(workflow, task.spiff_id)
         if spiff_task is None or not spiff_task.has_state(TaskState.READY):
@@ -281,6 +294,8 @@ def complete_task(db: Database, task_id: int, actor: Actor, data: Any) -> dict[s
             listener.task_completed(ctx, task, cleaned)
         return {
             "task_id": task.id,
+            "process_key": task.process_key,
+            "key": task.key,
             "instance_id": instance.id,
             "instance_state": instance.status,
             "outcome": instance.outcome,
@@ -396,7 +411,7 @@ def cancel_instance(
 ) -> ProcessInstance:
     with db.write() as session:
         instance = lock_instance(session, instance_id)
-        parsed = definitions.loaded(instance.definition)
+        parsed = definitions.of_instance(session, instance)
         plugin = plugins.for_process(parsed.key)
         policy = plugin.may_cancel or may_cancel
         if not policy(instance, actor):
@@ -452,7 +467,7 @@ def fire_due_timers(db: Database, limit: int = 100) -> int:
 
 def _fire(session: Session, instance_id: int) -> None:
     instance = lock_instance(session, instance_id)
-    parsed = definitions.loaded(instance.definition)
+    parsed = definitions.of_instance(session, instance)
     try:
         workflow = engine.load(parsed, instance.state)
     except Exception as exc:  # a state SpiffWorkflow cannot read back: not a worker crash

@@ -113,7 +113,7 @@ def unclaim(task_id):
 def delegate(body, task_id):
     service.delegate_task(get_db(), task_id, current_actor(), body["username"])
     with get_db().read() as session:
-        return with_request_ids(session, [session.get(Task, task_id)])[0]
+        return with_request_ids(session, [session.get(Task, task_id, populate_existing=True)])[0]
 
 
 @blp.post("/tasks/<int:task_id>/complete")

@@ -1,0 +1,274 @@
+"""Cost of each hot-path request, in-process: database round trips, statements and CPU, beside
+the floor of this stack measured in the same run.
+
+    python bench/roundtrips.py --db sqlite     --handoffs 40
+    python bench/roundtrips.py --db postgresql --handoffs 40
+
+It migrates and seeds a fresh database with the README's commands, builds the app
+(`server.create_app`) and walks whole handoffs through Flask's test client, as `bench/load.py`'s
+clients do over HTTP: start, then each task found in its actor's inbox and completed. Every
+request is counted on the app's engines (SQLAlchemy events): statements, BEGIN, COMMIT,
+ROLLBACK and pool pings. On PostgreSQL each of those is one round trip (psycopg 3 sends BEGIN
+by itself before the first statement of a transaction); on SQLite there is no wire, so the
+statement counts are what matters there.
+
+The floor pieces (`bench/floor.py`) run in the same process, so their ratio to the code holds
+on a noisy machine: an empty Flask view, the SpiffWorkflow step of a completion with the
+project's state JSON, and the same row writes as plain DBAPI statements.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import statistics
+import sys
+import time
+from collections import defaultdict
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import floor  # noqa: E402
+from common import (  # noqa: E402
+    PASSWORD,
+    fresh_database,
+    load_average,
+    machine,
+    postgres_cpu_seconds,
+    prepare_database,
+)
+from load import demo_accounts  # noqa: E402
+
+API = "/api/v1"
+
+
+class Wire:
+    """Counts what the app's engines send: statements, transaction commands, pings."""
+
+    def __init__(self, db) -> None:
+        from sqlalchemy import event
+
+        self.counts: dict[str, int] = defaultdict(int)
+        self.trace: list[str] | None = None  # the statements, while tracing
+        self.sqlite = db.is_sqlite
+        engines = {id(db.engine): db.engine, id(db.write_engine): db.write_engine}
+        for engine in engines.values():
+            event.listen(engine, "before_cursor_execute", self._statement)
+            event.listen(engine, "begin", self._begin)
+            event.listen(engine, "commit", lambda _c: self._add("commit"))
+            event.listen(engine, "rollback", lambda _c: self._add("rollback"))
+            ping = engine.dialect.do_ping
+
+            def counted_ping(dbapi_conn, _ping=ping):
+                self._add("ping")
+                return _ping(dbapi_conn)
+
+            engine.dialect.do_ping = counted_ping
+
+    def _add(self, what: str) -> None:
+        self.counts[what] += 1
+        if self.trace is not None and what != "statement":
+            self.trace.append(what.upper())
+
+    def _statement(self, _conn, _cursor, statement, *_args) -> None:
+        if self.sqlite and statement.startswith("BEGIN"):
+            return  # counted by `begin`
+        self._add("statement")
+        if self.trace is not None:
+            self.trace.append(" ".join(statement.split())[:160])
+
+    def _begin(self, _conn) -> None:
+        self._add("begin")
+
+    def take(self) -> dict[str, int]:
+        out = dict(self.counts)
+        self.counts.clear()
+        out["round_trips"] = sum(out.values())
+        return out
+
+
+class Walker:
+    def __init__(self, db, client, tokens, accounts, wire) -> None:
+        self.client, self.tokens, self.accounts, self.wire = client, tokens, accounts, wire
+        self.db = db
+        self.samples: list[floor.Sample] = []
+        self.trace_kind: str | None = None  # print the statements of the next request of it
+        self.costs: dict[str, list[dict]] = defaultdict(list)
+        self.today = datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
+
+    def call(self, kind, method, path, user, body=None, expect=200):
+        headers = {"Authorization": "Bearer " + self.tokens[user]}
+        tracing = self.trace_kind is not None and kind == self.trace_kind
+        self.wire.trace = [] if tracing else None
+        self.wire.take()
+        cpu = time.process_time()
+        resp = self.client.open(API + path, method=method, json=body, headers=headers)
+        cpu = time.process_time() - cpu
+        cost = self.wire.take()
+        if tracing:
+            print(f"--- {kind} {path}: {cost['round_trips']} round trips")
+            print("\n".join(self.wire.trace))
+            self.trace_kind = None
+        if resp.status_code != expect:
+            raise RuntimeError(f"{kind} {path}: HTTP {resp.status_code} {resp.get_data()[:300]}")
+        self.costs[kind].append({**cost, "cpu": cpu})
+        return resp.get_json()
+
+    def handoff(self, n: int, capture: bool = False) -> None:
+        accts = self.accounts
+        community, committee, street = accts["communities"][n % len(accts["communities"])]
+        dept = accts["departments"][n % len(accts["departments"])]
+        finance = accts["finance"]
+        body = self.call(
+            "start",
+            "POST",
+            "/requests",
+            dept,
+            {
+                "title": f"低保对象入户调查 {n}",
+                "item_code": "A01",
+                "community_codes": [community],
+                "amount": "5000.00",
+                "due_date": "2099-12-31",
+            },
+            expect=201,
+        )
+        rid = body["id"]
+        steps = [
+            ("street_review", street, {"decision": "approve"}),
+            ("sign_committee", committee, {"decision": "sign"}),
+            ("sign_department", dept, {"decision": "sign"}),
+            ("sign_street", street, {"decision": "sign"}),
+            (
+                "funding",
+                finance,
+                {"amount": "5000.00", "voucher_no": "PZ-1", "transferred_on": self.today},
+            ),
+            ("work", committee, {"report": "已完成入户调查", "completed_on": self.today}),
+            ("acceptance", dept, {"decision": "accept"}),
+            ("evaluation", street, {"score": 95, "comment": "按时完成"}),
+        ]
+        for key, user, data in steps:
+            page = self.call("inbox", "GET", f"/tasks?key={key}&request_id={rid}&per_page=5", user)
+            (item,) = page["items"]
+            before = self.state_of(item["id"]) if capture else None
+            path = f"/tasks/{item['id']}/complete"
+            self.call(f"complete {key}", "POST", path, user, {"data": data})
+            if before is not None:
+                self.samples.append(self.sample(before, item["id"]))
+
+    def state_of(self, task_id: int) -> tuple:
+        from workflows.models import ProcessInstance, Task
+
+        with self.db.read() as session:
+            task = session.get(Task, task_id)
+            instance = session.get(ProcessInstance, task.instance_id)
+            return instance.definition_id, instance.state, task.spiff_id, task.key
+
+    def sample(self, before: tuple, task_id: int) -> floor.Sample:
+        from workflows.models import Task
+
+        with self.db.read() as session:
+            data = session.get(Task, task_id).data
+        return floor.Sample(*before, data=data)
+
+
+def sign_in(client, username: str) -> str:
+    resp = client.post(API + "/auth/token", json={"username": username, "password": PASSWORD})
+    if resp.status_code != 200:
+        raise RuntimeError(f"sign-in {username}: {resp.status_code}")
+    return resp.get_json()["token"]
+
+
+def report(costs: dict[str, list[dict]], warm: int) -> dict[str, float]:
+    """Print the median cost of each kind of request; return mean CPU (ms) per kind group."""
+    print(
+        f"{'request':28s} {'n':>4s} {'round trips':>11s} {'stmts':>6s} {'begin':>5s} "
+        f"{'commit':>6s} {'rollbk':>6s} {'ping':>4s} {'CPU ms p50':>10s}"
+    )
+    groups: dict[str, list[float]] = defaultdict(list)
+    trips: dict[str, list[int]] = defaultdict(list)
+    for kind, rows in sorted(costs.items()):
+        rows = rows[warm:]
+        med = {
+            k: statistics.median(r.get(k, 0) for r in rows)
+            for k in ("round_trips", "statement", "begin", "commit", "rollback", "ping")
+        }
+        cpu = statistics.median(r["cpu"] for r in rows) * 1000
+        print(
+            f"{kind:28s} {len(rows):4d} {med['round_trips']:11.0f} {med['statement']:6.0f} "
+            f"{med['begin']:5.0f} {med['commit']:6.0f} {med['rollback']:6.0f} "
+            f"{med['ping']:4.0f} {cpu:10.2f}"
+        )
+        group = "complete" if kind.startswith("complete") else kind
+        groups[group].extend(r["cpu"] * 1000 for r in rows)
+        trips[group].extend(r["round_trips"] for r in rows)
+    for group in ("complete", "inbox", "start"):
+        print(
+            f"  {group}: round trips mean {statistics.fmean(trips[group]):.1f}, "
+            f"max {max(trips[group])}; CPU mean {statistics.fmean(groups[group]):.2f} ms"
+        )
+    return {g: statistics.fmean(v) for g, v in groups.items()}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
+    ap.add_argument("--handoffs", type=int, default=40, help="whole handoffs (at most 2000)")
+    ap.add_argument("--trace", help="print the statements of one request of this kind")
+    ap.add_argument("--warm", type=int, default=3, help="first requests of each kind not counted")
+    args = ap.parse_args()
+    handoffs = max(1, min(args.handoffs, 2000))
+    print(f"roundtrips: {args.db}, {handoffs} handoffs; {machine()}; load {load_average()}")
+    with fresh_database(args.db, "roundtrips") as url:
+        prepare_database(url)
+        import os
+
+        os.environ["DATABASE_URL"] = url
+        from server import create_app
+
+        app = create_app({"DATABASE_URL": url})
+        logging.getLogger("server.access").setLevel(logging.WARNING)
+        db = app.extensions["db"]
+        wire = Wire(db)
+        client = app.test_client()
+        accounts = demo_accounts()
+        users = {u for c in accounts["communities"] for u in c[1:]}
+        users |= set(accounts["departments"]) | {accounts["finance"]}
+        tokens = {u: sign_in(client, u) for u in sorted(users)}
+        walker = Walker(db, client, tokens, accounts, wire)
+        backend = postgres_cpu_seconds(url) if args.db == "postgresql" else 0.0
+        for n in range(handoffs):
+            if n == args.warm and args.trace:
+                walker.trace_kind = args.trace
+            walker.handoff(n)
+        costs = {k: list(v) for k, v in walker.costs.items()}
+        backend = (postgres_cpu_seconds(url) - backend) if args.db == "postgresql" else 0.0
+        print(f"load {load_average()}")
+        cpu = report(costs, args.warm)
+        requests = sum(len(v) for v in costs.values())
+        completions = handoffs * 8
+        cycle = cpu["complete"] + cpu["inbox"] + cpu["start"] / 8
+        backend_cycle = backend * 1000 / requests * (2 + 1 / 8) if requests else 0.0
+        print(
+            f"cycle (complete + inbox + 1/8 start): app CPU {cycle:.2f} ms, "
+            f"database backend {backend_cycle:.2f} ms (averaged over {requests} requests, "
+            f"{completions} completions)"
+        )
+        walker.handoff(handoffs, capture=True)  # not counted: the engine step's samples
+        pieces = floor.measure(db, walker.samples)
+        floor.print_pieces(pieces)
+        total = floor.cycle(pieces)
+        print(
+            f"ratio: cycle ÷ floor = {(cycle + backend_cycle) / total:.2f}× "
+            f"(app ÷ in-process floor {cycle / floor.cycle(pieces, backend=False):.2f}×); "
+            f"load {load_average()}"
+        )
+        db.dispose()
+
+
+if __name__ == "__main__":
+    main()
