@@ -96,6 +96,8 @@ class Walker:
         self.db = db
         self.samples: list[floor.Sample] = []
         self.trace_kind: str | None = None  # print the statements of the next request of it
+        self.profiler = None  # cProfile of the requests whose kind starts with profile_kind
+        self.profile_kind = ""
         self.costs: dict[str, list[dict]] = defaultdict(list)
         self.today = datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
 
@@ -105,7 +107,11 @@ class Walker:
         self.wire.trace = [] if tracing else None
         self.wire.take()
         cpu = time.process_time()
+        if self.profiler is not None and kind.startswith(self.profile_kind):
+            self.profiler.enable()
         resp = self.client.open(API + path, method=method, json=body, headers=headers)
+        if self.profiler is not None:
+            self.profiler.disable()
         cpu = time.process_time() - cpu
         cost = self.wire.take()
         if tracing:
@@ -160,6 +166,24 @@ class Walker:
             if before is not None:
                 self.samples.append(self.sample(before, item["id"]))
 
+    def fanout(self, n: int) -> None:
+        """One request to every demo community: one transaction, one handoff per community."""
+        codes = [c for c, _, _ in self.accounts["communities"]]
+        self.call(
+            "fan-out (all communities)",
+            "POST",
+            "/requests",
+            self.accounts["departments"][n % len(self.accounts["departments"])],
+            {
+                "title": f"全区入户调查 {n}",
+                "item_code": "A01",
+                "community_codes": codes,
+                "amount": "5000.00",
+                "due_date": "2099-12-31",
+            },
+            expect=201,
+        )
+
     def state_of(self, task_id: int) -> tuple:
         from workflows.models import ProcessInstance, Task
 
@@ -174,6 +198,35 @@ class Walker:
         with self.db.read() as session:
             data = session.get(Task, task_id).data
         return floor.Sample(*before, data=data)
+
+
+def print_profile(profiler, top: int = 40) -> None:
+    """Where the profiled requests' time went: by package, then the top functions (own time)."""
+    import pstats
+
+    stats = pstats.Stats(profiler)
+    by_package: dict[str, float] = defaultdict(float)
+    for (filename, _line, _name), (_cc, _nc, tottime, _ct, _callers) in stats.stats.items():
+        by_package[_package(filename)] += tottime
+    total = sum(by_package.values()) or 1
+    print(
+        "own time by package: "
+        + ", ".join(
+            f"{pkg} {t / total:.0%}"
+            for pkg, t in sorted(by_package.items(), key=lambda kv: -kv[1])[:12]
+        )
+    )
+    stats.sort_stats("tottime").print_stats(top)
+    stats.sort_stats("cumulative").print_stats(r"/(workflows|handoff|server|notifications)/", top)
+
+
+def _package(filename: str) -> str:
+    if "site-packages/" in filename:
+        return filename.split("site-packages/", 1)[1].split("/", 1)[0]
+    for own in ("workflows", "handoff", "server", "notifications"):
+        if f"/{own}/" in filename:
+            return own
+    return "python" if filename.startswith(("<", "/usr", "/root/.pyenv")) else "other"
 
 
 def sign_in(client, username: str) -> str:
@@ -219,6 +272,10 @@ def main() -> None:
     ap.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     ap.add_argument("--handoffs", type=int, default=40, help="whole handoffs (at most 2000)")
     ap.add_argument("--trace", help="print the statements of one request of this kind")
+    ap.add_argument(
+        "--profile", help="cProfile the requests whose kind starts with this (e.g. complete)"
+    )
+    ap.add_argument("--fanouts", type=int, default=5, help="requests to all 39 communities")
     ap.add_argument("--warm", type=int, default=3, help="first requests of each kind not counted")
     args = ap.parse_args()
     handoffs = max(1, min(args.handoffs, 2000))
@@ -240,24 +297,43 @@ def main() -> None:
         users |= set(accounts["departments"]) | {accounts["finance"]}
         tokens = {u: sign_in(client, u) for u in sorted(users)}
         walker = Walker(db, client, tokens, accounts, wire)
+        if args.profile:
+            import cProfile
+
+            walker.profiler = cProfile.Profile(time.process_time)  # CPU, not waits
+            walker.profile_kind = args.profile
         backend = postgres_cpu_seconds(url) if args.db == "postgresql" else 0.0
         for n in range(handoffs):
             if n == args.warm and args.trace:
                 walker.trace_kind = args.trace
             walker.handoff(n)
-        costs = {k: list(v) for k, v in walker.costs.items()}
         backend = (postgres_cpu_seconds(url) - backend) if args.db == "postgresql" else 0.0
+        fanout_backend = postgres_cpu_seconds(url) if args.db == "postgresql" else 0.0
+        fanouts = min(args.fanouts, 50)
+        for n in range(fanouts + args.warm if fanouts else 0):
+            walker.fanout(n)
+        if args.db == "postgresql" and fanouts:
+            fanout_backend = (postgres_cpu_seconds(url) - fanout_backend) / (fanouts + args.warm)
+        costs = {k: list(v) for k, v in walker.costs.items()}
+        if walker.profiler is not None:
+            print_profile(walker.profiler)
+            walker.profiler = None
         print(f"load {load_average()}")
         cpu = report(costs, args.warm)
-        requests = sum(len(v) for v in costs.values())
         completions = handoffs * 8
         cycle = cpu["complete"] + cpu["inbox"] + cpu["start"] / 8
-        backend_cycle = backend * 1000 / requests * (2 + 1 / 8) if requests else 0.0
+        # a handoff is 8 cycles: 8 completions, 8 inbox reads, 1 start
+        backend_cycle = backend * 1000 / completions
         print(
             f"cycle (complete + inbox + 1/8 start): app CPU {cycle:.2f} ms, "
-            f"database backend {backend_cycle:.2f} ms (averaged over {requests} requests, "
-            f"{completions} completions)"
+            f"database backend {backend_cycle:.2f} ms ({completions} completions)"
         )
+        if fanouts:
+            print(
+                f"fan-out to {len(accounts['communities'])} communities: app CPU "
+                f"{cpu['fan-out (all communities)']:.1f} ms + backend {fanout_backend * 1000:.1f}"
+                " ms per request"
+            )
         walker.handoff(handoffs, capture=True)  # not counted: the engine step's samples
         pieces = floor.measure(db, walker.samples)
         floor.print_pieces(pieces)

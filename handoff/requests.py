@@ -287,6 +287,8 @@ def create_request(db: Database, actor: Actor, payload: RequestInput) -> int:
             )
         }
         scope_keys = roles.scope_keys(session)  # once for the whole fan-out
+        held = [department, finance, access, *streets.values(), *communities]
+        known = {unit.code: unit.id for unit in held if unit is not None}
         for community in communities:
             data = _instance_data(
                 request, department, streets[community.parent_id], community, finance, access
@@ -299,7 +301,7 @@ def create_request(db: Database, actor: Actor, payload: RequestInput) -> int:
                 actor_id=actor.user_id,
                 title=instance_title(request.title, community.name),
                 business_key=request.number,
-                scope=starting.resolve_scope(session, data, scope_keys),
+                scope=starting.resolve_scope(session, data, scope_keys, known),
             )
             session.add(
                 HandoffInstance(

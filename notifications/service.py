@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import event, or_, select, tuple_
+from sqlalchemy import event, insert, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from workflows import clock
@@ -194,7 +194,8 @@ def flush_pending(session: Session) -> int:
     now = clock.now()
     messages = _messages(session, entries)
     seen = _enqueued_before(session, {e.item.key for e in entries if not e.item.fresh})
-    rows: list[tuple[Notification, str, list[Item]]] = []
+    rows: list[dict[str, Any]] = []
+    told: list[tuple[str, list[Item]]] = []  # per row: its recipient and items
     for (channel, recipient), message in messages.items():
         items = []
         for item in message.items:
@@ -204,34 +205,41 @@ def flush_pending(session: Session) -> int:
         if not items:
             continue
         kinds = {item.kind for item in items}
-        row = Notification(
-            channel=channel,
-            user_id=message.user_id,
-            webhook_id=message.webhook_id,
-            org_unit_id=message.org_unit_id,
-            address=message.address,
-            kind=kinds.pop() if len(kinds) == 1 else "digest",
-            items=[item.as_json() for item in items],
-            # an in-app message is delivered by being written
-            status="sent" if channel == "inapp" else "pending",
-            sent_at=now if channel == "inapp" else None,
-            next_attempt_at=None if channel == "inapp" else now,
-            attempts=0,
-            created_at=now,
+        rows.append(
+            {
+                "channel": channel,
+                "user_id": message.user_id,
+                "webhook_id": message.webhook_id,
+                "org_unit_id": message.org_unit_id,
+                "address": message.address,
+                "kind": kinds.pop() if len(kinds) == 1 else "digest",
+                "items": [item.as_json() for item in items],
+                # an in-app message is delivered by being written
+                "status": "sent" if channel == "inapp" else "pending",
+                "sent_at": now if channel == "inapp" else None,
+                "next_attempt_at": None if channel == "inapp" else now,
+                "attempts": 0,
+                "created_at": now,
+            }
         )
-        session.add(row)
-        rows.append((row, recipient, items))
+        told.append((recipient, items))
     if not rows:
         return 0
+    # Core statements, one round trip each: the rows with their new ids, then their keys
     session.flush()
-    session.add_all(
-        NotificationKey(
-            key=item.key, recipient=recipient, channel=row.channel, notification_id=row.id
-        )
-        for row, recipient, items in rows
-        for item in items
+    conn = session.connection()
+    table = Notification.__table__
+    ids = conn.execute(
+        insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
+    ).scalars()
+    conn.execute(
+        insert(NotificationKey.__table__),
+        [
+            {"key": item.key, "recipient": who, "channel": row["channel"], "notification_id": i}
+            for row, i, (who, items) in zip(rows, ids, told, strict=True)
+            for item in items
+        ],
     )
-    session.flush()
     return len(rows)
 
 

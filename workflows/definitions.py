@@ -18,7 +18,7 @@ from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from . import evaluator, guards, limits, plugins, validation
 from .forms import FIELD_TYPES, Form, parse_form_data
@@ -301,20 +301,20 @@ def newest(session: Session, key: str) -> ProcessDefinition | None:
 
 def in_force(session: Session, key: str) -> ProcessDefinition | None:
     """The version new instances of `key` start on: the one an admin chose, else the newest
-    version that is not suspended."""
-    chosen = session.scalar(
-        select(ProcessDefinition)
-        .join(ProcessRelease, ProcessRelease.definition_id == ProcessDefinition.id)
-        .where(ProcessRelease.key == key)
-    )
-    if chosen is not None:
-        return chosen
+    version that is not suspended, else the newest. One statement, without the BPMN text (the
+    parsed spec is cached by id; the text loads if someone reads it)."""
+    released = ProcessRelease.definition_id.is_(None)  # False (chosen) sorts first
     return session.scalar(
         select(ProcessDefinition)
-        .where(ProcessDefinition.key == key, ProcessDefinition.suspended.is_(False))
-        .order_by(ProcessDefinition.version.desc())
+        .outerjoin(
+            ProcessRelease,
+            (ProcessRelease.definition_id == ProcessDefinition.id) & (ProcessRelease.key == key),
+        )
+        .where(ProcessDefinition.key == key)
+        .order_by(released, ProcessDefinition.suspended, ProcessDefinition.version.desc())
         .limit(1)
-    ) or newest(session, key)
+        .options(defer(ProcessDefinition.bpmn_xml))
+    )
 
 
 _cache: dict[int, ParsedProcess] = {}

@@ -6,6 +6,7 @@ never has to deserialise a workflow.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -34,14 +35,25 @@ class SyncResult:
 
 
 def sync(
-    session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, parsed: ParsedProcess
+    session: Session,
+    instance: ProcessInstance,
+    workflow: BpmnWorkflow,
+    parsed: ParsedProcess,
+    insert: Callable[[], None] | None = None,
 ) -> SyncResult:
+    """`insert`: the instance is new, and this adds its row (once its state, next timer and
+    time are set, before its task rows, which name it)."""
     now = clock.now()
     result = SyncResult()
     provisional = calendar.provisional_counts(session)
     snap = engine.snapshot(workflow)
     ready = {str(t.id): t for t in snap.ready_user_tasks}
+    fresh = getattr(workflow, engine.FRESH, False)
     open_rows = _open_rows(session, instance, workflow)
+    instance.next_timer_at = snap.next_timer_at
+    instance.updated_at = now
+    if insert is not None:
+        insert()
     by_spiff = {row.spiff_id: row for row in open_rows}
 
     for row in open_rows:
@@ -66,10 +78,8 @@ def sync(
             row.escalation_unit_id = instance.scope.get(ESCALATION_ROLE)
             result.escalated.append(row)
 
-    instance.next_timer_at = snap.next_timer_at
-    instance.updated_at = now
     if provisional:
-        keep_provisional_timers(session, instance, workflow, provisional)
+        keep_provisional_timers(session, instance, workflow, provisional, fresh)
     if parsed.has_messages:
         sync_subscriptions(session, instance, waiting_messages(workflow))
     if workflow.is_completed() and instance.status == "running":
@@ -92,12 +102,21 @@ def due_of(timers: list, provisional: dict[str, tuple] | set[str]) -> tuple[date
 
 
 def keep_provisional_timers(
-    session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, provisional: dict
+    session: Session,
+    instance: ProcessInstance,
+    workflow: BpmnWorkflow,
+    provisional: dict,
+    fresh: bool = False,
 ) -> None:
-    """Remember the waiting timers whose date was counted provisionally in this transaction."""
-    kept = set(
-        session.scalars(
-            select(ProvisionalTimer.spiff_id).where(ProvisionalTimer.instance_id == instance.id)
+    """Remember the waiting timers whose date was counted provisionally in this transaction
+    (`fresh`: the instance is new, so it has none remembered yet)."""
+    kept = (
+        set()
+        if fresh
+        else set(
+            session.scalars(
+                select(ProvisionalTimer.spiff_id).where(ProvisionalTimer.instance_id == instance.id)
+            )
         )
     )
     for task in engine.iter_timer_tasks(workflow, TaskState.WAITING):

@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, defer, joinedload, lazyload
 
-from . import clock, definitions, diagram, engine, progress
+from . import audit, clock, definitions, diagram, engine, progress
 from .errors import Forbidden, NotFound
 from .models import (
     AuditEvent,
@@ -365,6 +365,7 @@ def _taken(workflow, bpmn_xml: str) -> set[str]:
 
 
 def history(session: Session, *, instance_id: int | None = None, business_key: str | None = None):
+    audit.write_pending(session)  # what this transaction recorded so far is history too
     stmt = select(AuditEvent).order_by(AuditEvent.at, AuditEvent.id)
     if instance_id is not None:
         stmt = stmt.where(AuditEvent.instance_id == instance_id)

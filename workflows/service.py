@@ -85,12 +85,15 @@ def run_step(
     parsed: definitions.ParsedProcess,
     actor_id: int | None,
     step: Callable[[], None],
+    insert: Callable[[], None] | None = None,
 ) -> projection.SyncResult:
     """Run one engine step, store the state and bring the projection and records in step.
 
     The step runs within its wall-clock limit (`workflows.deadline`) and its new state within
     the instance's size limit; any failure of the process is an EngineFailure naming the
-    element, and the caller's transaction rolls back."""
+    element, and the caller's transaction rolls back. `insert` (a start) adds the new
+    instance's row once its state is known, so that it is written once, not written and then
+    updated."""
     try:
         with deadline.step_limit(limits.SETTINGS.step_seconds):
             step()
@@ -122,7 +125,7 @@ def run_step(
         )
     instance.lock_version = (instance.lock_version or 0) + 1  # this step's number
     instance.state = state
-    result = projection.sync(session, instance, workflow, parsed)
+    result = projection.sync(session, instance, workflow, parsed, insert)
     try:
         session.flush()
     except DataError as exc:  # e.g. a name longer than its column, from a version deployed

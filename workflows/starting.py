@@ -28,19 +28,25 @@ MAX_BUSINESS_KEY = column_length(ProcessInstance.business_key)
 
 
 def resolve_scope(
-    session: Session, data: Mapping[str, Any], keys: Mapping[str, str] | None = None
+    session: Session,
+    data: Mapping[str, Any],
+    keys: Mapping[str, str] | None = None,
+    known: Mapping[str, int] | None = None,
 ) -> dict[str, int]:
     """Org unit ids per role from the codes the instance data names (the routing rule).
 
-    `keys` is `roles.scope_keys`, for a caller resolving many instances (a fan-out)."""
+    `keys` is `roles.scope_keys` and `known` the code -> id of units the caller holds, for a
+    caller resolving many instances (a fan-out): no statement when every code is known."""
     keys = roles.scope_keys(session) if keys is None else keys
     codes = {role: data[key] for role, key in keys.items() if data.get(key)}
     if any(not isinstance(code, str) for code in codes.values()):
         raise Invalid("org unit codes must be strings")
-    rows = session.execute(
-        select(OrgUnit.code, OrgUnit.id).where(OrgUnit.code.in_(set(codes.values())))
-    ).all()
-    ids = dict(rows)
+    wanted = set(codes.values())
+    if known is not None and wanted <= known.keys():
+        ids = {code: known[code] for code in wanted}
+    else:
+        rows = session.execute(select(OrgUnit.code, OrgUnit.id).where(OrgUnit.code.in_(wanted)))
+        ids = dict(rows.all())
     missing = sorted({c for c in codes.values() if c not in ids})
     if missing:
         raise Invalid(
@@ -154,26 +160,32 @@ def start_instance(
         status="running",
         created_at=clock.now(),
     )
-    session.add(instance)
-    session.flush()
-    session.add_all(
-        InstanceParty(instance_id=instance.id, role=role, org_unit_id=unit)
-        for role, unit in instance.scope.items()
-    )
-    audit.record(
-        session,
-        "instance.started",
-        actor_id=actor_id,
-        instance_id=instance.id,
-        business_key=business_key,
-        process=parsed.key,
-        version=definition.version,
-    )
     try:
         workflow = engine.new_workflow(parsed, data)
     except Exception as exc:  # SpiffWorkflow predicts the whole flow here (RecursionError)
         raise process_failure(exc) from exc
-    run_step(session, instance, workflow, parsed, actor_id, lambda: engine.advance(workflow))
+
+    def insert() -> None:
+        # after the first step: the row goes in once, with its state, then its parties
+        session.add(instance)
+        session.flush()
+        session.add_all(
+            InstanceParty(instance_id=instance.id, role=role, org_unit_id=unit)
+            for role, unit in instance.scope.items()
+        )
+        audit.record(
+            session,
+            "instance.started",
+            actor_id=actor_id,
+            instance_id=instance.id,
+            business_key=business_key,
+            process=parsed.key,
+            version=definition.version,
+        )
+
+    run_step(
+        session, instance, workflow, parsed, actor_id, lambda: engine.advance(workflow), insert
+    )
     ctx = hooks.HookContext(session, instance, data, actor_id)
     plugins.for_process(parsed.key).hooks.instance_started(ctx)
     return instance
