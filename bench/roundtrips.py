@@ -226,7 +226,7 @@ def _package(filename: str) -> str:
     for own in ("workflows", "handoff", "server", "notifications"):
         if f"/{own}/" in filename:
             return own
-    return "python" if filename.startswith(("<", "/usr", "/root/.pyenv")) else "other"
+    return "python" if filename.startswith(("<", "/usr", "/root/.pyenv", "~")) else filename
 
 
 def sign_in(client, username: str) -> str:

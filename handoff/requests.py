@@ -241,7 +241,7 @@ def create_request(db: Database, actor: Actor, payload: RequestInput) -> int:
             item = item_in_force(session, code, day) if storable(code) else None
             if item is None:
                 raise FormErrors({"item_code": "清单中没有该事项 not in the catalog"})
-        definition = definitions.in_force(session, PROCESS_KEY)
+        definition = definitions.in_force(session, PROCESS_KEY, text=False)
         if definition is None:
             raise NotFound("the handoff process is not deployed")
         if definition.suspended:

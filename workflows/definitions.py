@@ -299,12 +299,13 @@ def newest(session: Session, key: str) -> ProcessDefinition | None:
     )
 
 
-def in_force(session: Session, key: str) -> ProcessDefinition | None:
+def in_force(session: Session, key: str, *, text: bool = True) -> ProcessDefinition | None:
     """The version new instances of `key` start on: the one an admin chose, else the newest
-    version that is not suspended, else the newest. One statement, without the BPMN text (the
-    parsed spec is cached by id; the text loads if someone reads it)."""
+    version that is not suspended, else the newest. One statement; `text=False` leaves the
+    BPMN text out (a start: the parsed spec is cached by id; the text loads if someone reads it
+    while the session is open)."""
     released = ProcessRelease.definition_id.is_(None)  # False (chosen) sorts first
-    return session.scalar(
+    stmt = (
         select(ProcessDefinition)
         .outerjoin(
             ProcessRelease,
@@ -313,8 +314,8 @@ def in_force(session: Session, key: str) -> ProcessDefinition | None:
         .where(ProcessDefinition.key == key)
         .order_by(released, ProcessDefinition.suspended, ProcessDefinition.version.desc())
         .limit(1)
-        .options(defer(ProcessDefinition.bpmn_xml))
     )
+    return session.scalar(stmt if text else stmt.options(defer(ProcessDefinition.bpmn_xml)))
 
 
 _cache: dict[int, ParsedProcess] = {}

@@ -193,7 +193,7 @@ def start_instance(
 
 def startable(session: Session, actor: Actor, key: str) -> ProcessDefinition:
     """The version of `key` the actor may start now, or the reason why not."""
-    definition = definitions.in_force(session, key)
+    definition = definitions.in_force(session, key, text=False)
     if definition is None:
         raise NotFound(f"no process {key!r} is deployed")
     if definition.suspended:

@@ -1,0 +1,110 @@
+"""What each hot-path request sends to the database, counted (not timed): a whole handoff
+through the API, start, each task found in the actor's inbox and completed.
+
+Counts are deterministic for the same code and data, so these bounds hold on any machine; a
+change that adds a statement to the hot path has to raise them here, on purpose. The figures
+and their cost in CPU are `bench/roundtrips.py`'s (docs/BENCHMARKS.md)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import event
+
+from handoff.requests import today
+from server import create_app
+
+from .test_auth import _token
+
+# round trips (statements + BEGIN + COMMIT/ROLLBACK; no pings) per request, at most; SQLite
+# sends a few more (it writes several new rows of one table one statement each)
+COMPLETE = {
+    "street_review": 18,
+    "sign_committee": 16,
+    "sign_department": 11,
+    "sign_street": 18,
+    "funding": 16,
+    "work": 14,
+    "acceptance": 13,
+    "evaluation": 13,
+}
+SQLITE_MORE = {"street_review": 1, "sign_committee": 2, "funding": 1}
+INBOX = 7
+START = 27
+
+
+@pytest.fixture
+def app(db):
+    app = create_app({"DATABASE_URL": db.url, "SECRET_KEY": "x" * 40, "TESTING": True})
+    yield app
+    app.extensions["db"].dispose()
+
+
+class Count:
+    def __init__(self, database) -> None:
+        self.n = 0
+        for engine in {database.engine, database.write_engine}:
+            event.listen(engine, "before_cursor_execute", self._statement)
+            for name in ("begin", "commit", "rollback"):
+                event.listen(engine, name, self._one)
+
+    def _statement(self, _conn, _cursor, statement, *_args) -> None:
+        if not statement.startswith("BEGIN"):  # SQLite's BEGIN IMMEDIATE: counted as begin
+            self.n += 1
+
+    def _one(self, _conn) -> None:
+        self.n += 1
+
+    def take(self) -> int:
+        n, self.n = self.n, 0
+        return n
+
+
+def test_a_whole_handoff_stays_within_its_round_trips(app, backend):
+    client = app.test_client()
+    who = {
+        "dept": "dept.mz",
+        "street": "street.rg",
+        "committee": "committee.rg01",
+        "finance": "finance",
+    }
+    tokens = {k: {"Authorization": "Bearer " + _token(client, u)} for k, u in who.items()}
+    day = today().isoformat()
+    steps = [
+        ("street_review", "street", {"decision": "approve"}),
+        ("sign_committee", "committee", {"decision": "sign"}),
+        ("sign_department", "dept", {"decision": "sign"}),
+        ("sign_street", "street", {"decision": "sign"}),
+        ("funding", "finance", {"amount": "5000.00", "voucher_no": "PZ-1", "transferred_on": day}),
+        ("work", "committee", {"report": "已完成入户调查", "completed_on": day}),
+        ("acceptance", "dept", {"decision": "accept"}),
+        ("evaluation", "street", {"score": 95, "comment": "按时完成"}),
+    ]
+    body = {
+        "title": "低保对象入户调查",
+        "item_code": "A01",
+        "community_codes": ["TB-RG-01"],
+        "amount": "5000.00",
+        "due_date": "2099-12-31",
+    }
+    # warm: the parsed spec, the compiled statements and the pool as a running service has them
+    client.post("/api/v1/requests", json=body, headers=tokens["dept"])
+    count = Count(app.extensions["db"])
+    resp = client.post("/api/v1/requests", json=body, headers=tokens["dept"])
+    assert resp.status_code == 201, resp.get_json()
+    sent = {"start": count.take()}
+    rid = resp.get_json()["id"]
+    for key, actor, data in steps:
+        page = client.get(f"/api/v1/tasks?key={key}&request_id={rid}", headers=tokens[actor])
+        sent[f"inbox {key}"] = count.take()
+        (task,) = page.get_json()["items"]
+        done = client.post(
+            f"/api/v1/tasks/{task['id']}/complete", json={"data": data}, headers=tokens[actor]
+        )
+        assert done.status_code == 200, done.get_json()
+        sent[key] = count.take()
+    assert done.get_json()["instance_state"] == "completed"
+    allowed = {"start": START, **{f"inbox {k}": INBOX for k in COMPLETE}, **COMPLETE}
+    if backend == "sqlite":
+        allowed.update({k: allowed[k] + more for k, more in SQLITE_MORE.items()})
+    over = {k: (sent[k], allowed[k]) for k in allowed if sent[k] > allowed[k]}
+    assert not over, f"more round trips than allowed (sent, allowed): {over}"
