@@ -9,8 +9,6 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from pypinyin import Style, lazy_pinyin
-
 from .models import CatalogItem
 
 _SPACE = re.compile(r"\s+")
@@ -23,7 +21,11 @@ def normalise(text: str) -> str:
 @lru_cache(maxsize=4096)
 def _pinyin(text: str) -> tuple[str, str]:
     """The whole pinyin and the initials of `text` (letters and digits other than Chinese are
-    kept as they are)."""
+    kept as they are). pypinyin is imported at the first search, not with the app: its
+    dictionaries are ~55 MB of a worker's memory that a worker which never searches the
+    catalog does not need."""
+    from pypinyin import Style, lazy_pinyin
+
     whole = "".join(lazy_pinyin(text, errors="default"))
     initials = "".join(lazy_pinyin(text, style=Style.FIRST_LETTER, errors="default"))
     return normalise(whole), normalise(initials)
