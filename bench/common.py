@@ -171,13 +171,16 @@ class Gunicorn:
         """CPU time (user + system) used so far by the gunicorn workers."""
         return sum(process_cpu_seconds(pid) for pid in self.worker_pids())
 
-    def peak_rss_mb(self) -> dict[int, float]:
-        """VmHWM (peak resident set) of each worker, in MB."""
+    def peak_rss_mb(self, field: str = "VmHWM") -> dict[int, float]:
+        """VmHWM (peak resident set) of each worker, in MB; `field="VmRSS"`: resident now.
+
+        The peak includes a sign-in's Argon2id hash, which takes 64 MiB for a moment by design
+        (argon2-cffi's default memory cost): what the worker holds while it serves is VmRSS."""
         out = {}
         for pid in self.worker_pids():
             try:
                 for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                    if line.startswith("VmHWM:"):
+                    if line.startswith(f"{field}:"):
                         out[pid] = int(line.split()[1]) / 1024
             except OSError:
                 pass

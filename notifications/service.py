@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import event, insert, or_, select, tuple_
+from sqlalchemy import Row, event, insert, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from workflows import clock
@@ -283,11 +283,12 @@ def _messages(session: Session, entries: list[_Entry]) -> dict[tuple[str, str], 
     address, members = _people(session, entries)
     unit_ids = {u for e in entries for u in e.units}
     hook_ids = {w for e in entries for w in e.webhooks}
-    hooks: dict[int, list[Webhook]] = {}
-    by_id: dict[int, Webhook] = {}
+    hooks: dict[int, list[Row]] = {}
+    by_id: dict[int, Row] = {}
     if unit_ids or hook_ids:
-        for hook in session.scalars(
-            select(Webhook)
+        for hook in session.execute(
+            # the ids only: the worker reads the rest (url, secret) when it delivers
+            select(Webhook.id, Webhook.org_unit_id)
             .where(Webhook.org_unit_id.in_(unit_ids) | Webhook.id.in_(hook_ids))
             .order_by(Webhook.id)
         ):

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from . import audit, clock, roles, throttle
@@ -108,23 +108,28 @@ class TokenHolder:
     pairs: frozenset[tuple[str, int]]
 
 
+_HOLDER = (
+    select(User.id, User.username, User.display_name, Membership.role, Membership.org_unit_id)
+    .select_from(ApiToken)
+    .join(User, User.id == ApiToken.user_id)
+    .outerjoin(Membership, Membership.user_id == User.id)
+    .where(
+        ApiToken.token_hash == bindparam("digest"),
+        ApiToken.kind == bindparam("kind"),
+        ApiToken.revoked_at.is_(None),
+        ApiToken.expires_at > bindparam("now", type_=ApiToken.expires_at.type),
+        User.is_active.is_(True),
+    )
+)
+
+
 def holder_of_token(session: Session, token: str, kind: str = "api") -> TokenHolder | None:
     """The active holder of a live token of that kind, in one indexed statement (the token's
     unique hash, then the user's memberships by `membership.user_id`): what every API request
-    checks, inside its own transaction, so a revocation counts from the next request on."""
-    rows = session.execute(
-        select(User.id, User.username, User.display_name, Membership.role, Membership.org_unit_id)
-        .select_from(ApiToken)
-        .join(User, User.id == ApiToken.user_id)
-        .outerjoin(Membership, Membership.user_id == User.id)
-        .where(
-            ApiToken.token_hash == _digest(token),
-            ApiToken.kind == kind,
-            ApiToken.revoked_at.is_(None),
-            ApiToken.expires_at > clock.now(),
-            User.is_active.is_(True),
-        )
-    ).all()
+    checks, inside its own transaction, so a revocation counts from the next request on.
+    Run on the session's connection (Core): plain rows, no ORM bookkeeping."""
+    params = {"digest": _digest(token), "kind": kind, "now": clock.now()}
+    rows = session.connection().execute(_HOLDER, params).all()
     if not rows:
         return None
     user_id, username, display_name = rows[0][:3]
