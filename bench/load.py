@@ -195,20 +195,7 @@ class Client(threading.Thread):
         if status != 201:
             raise Abandon
         rid = body["id"]
-        steps = [
-            ("street_review", street, {"decision": "approve"}),
-            ("sign_committee", committee, {"decision": "sign"}),
-            ("sign_department", dept, {"decision": "sign"}),
-            ("sign_street", street, {"decision": "sign"}),
-            (
-                "funding",
-                finance,
-                {"amount": "5000.00", "voucher_no": "PZ-1", "transferred_on": self.today},
-            ),
-            ("work", committee, {"report": "已完成入户调查", "completed_on": self.today}),
-            ("acceptance", dept, {"decision": "accept"}),
-            ("evaluation", street, {"score": 95, "comment": "按时完成"}),
-        ]
+        steps = handoff_steps(street, committee, dept, finance, self.today)
         known: dict[str, int] = {}
         for key, user, data in steps:
             task_id = known.pop(key, None)
@@ -232,6 +219,20 @@ class Client(threading.Thread):
             known.update(zip(self.sign_order, opened, strict=True))
         elif key in nxt and len(opened) == 1:
             known[nxt[key][0]] = opened[0]
+
+
+def handoff_steps(street, committee, dept, finance, today: str) -> list[tuple[str, str, dict]]:
+    """A handoff's tasks in order: (task key, who completes it, the form data)."""
+    return [
+        ("street_review", street, {"decision": "approve"}),
+        ("sign_committee", committee, {"decision": "sign"}),
+        ("sign_department", dept, {"decision": "sign"}),
+        ("sign_street", street, {"decision": "sign"}),
+        ("funding", finance, {"amount": "5000.00", "voucher_no": "PZ-1", "transferred_on": today}),
+        ("work", committee, {"report": "已完成入户调查", "completed_on": today}),
+        ("acceptance", dept, {"decision": "accept"}),
+        ("evaluation", street, {"score": 95, "comment": "按时完成"}),
+    ]
 
 
 def learn_sign_order(port, tokens, accts) -> list[str]:

@@ -40,7 +40,7 @@ from common import (  # noqa: E402
     postgres_cpu_seconds,
     prepare_database,
 )
-from load import demo_accounts  # noqa: E402
+from load import demo_accounts, handoff_steps  # noqa: E402
 
 API = "/api/v1"
 
@@ -143,20 +143,7 @@ class Walker:
             expect=201,
         )
         rid = body["id"]
-        steps = [
-            ("street_review", street, {"decision": "approve"}),
-            ("sign_committee", committee, {"decision": "sign"}),
-            ("sign_department", dept, {"decision": "sign"}),
-            ("sign_street", street, {"decision": "sign"}),
-            (
-                "funding",
-                finance,
-                {"amount": "5000.00", "voucher_no": "PZ-1", "transferred_on": self.today},
-            ),
-            ("work", committee, {"report": "已完成入户调查", "completed_on": self.today}),
-            ("acceptance", dept, {"decision": "accept"}),
-            ("evaluation", street, {"score": 95, "comment": "按时完成"}),
-        ]
+        steps = handoff_steps(street, committee, dept, finance, self.today)
         for key, user, data in steps:
             page = self.call("inbox", "GET", f"/tasks?key={key}&request_id={rid}&per_page=5", user)
             (item,) = page["items"]

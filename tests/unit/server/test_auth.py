@@ -8,17 +8,9 @@ import pytest
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.pool import NullPool
 
-from server import create_app
 from workflows import accounts
 
 PASSWORD = "demo-pass-2026"
-
-
-@pytest.fixture
-def app(db):
-    app = create_app({"DATABASE_URL": db.url, "SECRET_KEY": "x" * 40, "TESTING": True})
-    yield app
-    app.extensions["db"].dispose()
 
 
 def _token(client, username: str = "street.rg") -> str:

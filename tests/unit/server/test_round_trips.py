@@ -7,11 +7,9 @@ and their cost in CPU are `bench/roundtrips.py`'s (docs/BENCHMARKS.md)."""
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import event
 
 from handoff.requests import today
-from server import create_app
 
 from .test_auth import _token
 
@@ -30,13 +28,6 @@ COMPLETE = {
 SQLITE_MORE = {"street_review": 1, "sign_committee": 2, "funding": 1}
 INBOX = 7
 START = 27
-
-
-@pytest.fixture
-def app(db):
-    app = create_app({"DATABASE_URL": db.url, "SECRET_KEY": "x" * 40, "TESTING": True})
-    yield app
-    app.extensions["db"].dispose()
 
 
 class Count:

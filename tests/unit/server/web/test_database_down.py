@@ -7,17 +7,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import exc as sa_exc
 
-from server import create_app
 from server.web import i18n, signin
 
 from ....test_web_pages import signed_in, text
-
-
-@pytest.fixture
-def app(db):
-    app = create_app({"DATABASE_URL": db.url, "SECRET_KEY": "x" * 40, "TESTING": True})
-    yield app
-    app.extensions["db"].dispose()
 
 
 def _down(*_args, **_kwargs):
