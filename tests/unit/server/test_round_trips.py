@@ -39,8 +39,11 @@ class Count:
                 event.listen(engine, name, self._one)
 
     def _statement(self, _conn, _cursor, statement, *_args) -> None:
-        if not statement.startswith("BEGIN"):  # SQLite's BEGIN IMMEDIATE: counted as begin
-            self.n += 1
+        if statement.startswith("BEGIN"):  # SQLite's BEGIN IMMEDIATE: counted as begin
+            return
+        if "FROM calendar_" in statement:
+            return  # the working-day calendar's cache refilling (every 30 s), not the request
+        self.n += 1
 
     def _one(self, _conn) -> None:
         self.n += 1
