@@ -58,6 +58,7 @@ def review_decided(ctx: HookContext, task: Task, form_data: dict[str, Any]) -> N
         },
         **_people(ctx, "department"),
         units=[u for u in [ctx.instance.scope.get("department")] if u],
+        fresh=True,  # a task completes, an instance finishes, once: its key is new
     )
 
 
@@ -70,6 +71,7 @@ def finished(ctx: HookContext) -> None:
         _common(ctx) | {"outcome": outcome, "outcome_name": OUTCOME_NAMES.get(outcome, outcome)},
         **_people(ctx, "department"),
         units=[u for u in [ctx.instance.scope.get("department")] if u],
+        fresh=True,  # a task completes, an instance finishes, once: its key is new
     )
 
 
@@ -87,4 +89,5 @@ def money_confirmed(ctx: HookContext, task: Task, form_data: dict[str, Any]) -> 
         },
         **_people(ctx, "department", "committee"),
         units=[u for u in (scope.get("department"), scope.get("committee")) if u],
+        fresh=True,
     )

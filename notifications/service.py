@@ -23,7 +23,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Row, event, insert, or_, select, tuple_
+from sqlalchemy import (
+    Boolean,
+    String,
+    event,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from workflows import clock
@@ -243,57 +254,74 @@ def flush_pending(session: Session) -> int:
     return len(rows)
 
 
-def _people(session: Session, entries: list[_Entry]) -> tuple[dict, dict]:
+@dataclass
+class _Audience:
+    address: dict[int, str | None]  # active user id -> their address if they want e-mail
+    members: dict[tuple[str, int], list[int]]  # (role, unit) -> its active holders, ascending
+    hooks: dict[int, list[int]]  # org unit id -> its webhook ids, ascending
+    hook_unit: dict[int, int]  # webhook id -> its org unit id
+
+
+def _audience(session: Session, entries: list[_Entry]) -> _Audience:
     """In one statement: the active users the entries name, by id or as holders of a role at
-    a unit, with their address if they want e-mail. Returns ({user id: address or None},
-    {(role, unit): [user ids, ascending]})."""
+    a unit, with their address if they want e-mail, and the webhooks of the units they name
+    (ids only: the worker reads url and secret when it delivers)."""
     ids = {u for e in entries for u in e.users}
     pairs = {p for e in entries for p in e.holders}
-    if not ids and not pairs:
-        return {}, {}
-    wanted = []
-    if ids:
-        wanted.append(User.id.in_(ids))
-    if pairs:
-        wanted.append(tuple_(Membership.role, Membership.org_unit_id).in_(sorted(pairs)))
-    rows = session.execute(
-        select(
-            User.id,
-            User.email,
-            NotificationPreference.email_enabled,
-            Membership.role,
-            Membership.org_unit_id,
+    unit_ids = {u for e in entries for u in e.units}
+    hook_ids = {w for e in entries for w in e.webhooks}
+    parts = []
+    if ids or pairs:
+        wanted = []
+        if ids:
+            wanted.append(User.id.in_(ids))
+        if pairs:
+            wanted.append(tuple_(Membership.role, Membership.org_unit_id).in_(sorted(pairs)))
+        parts.append(
+            select(
+                literal("u").label("what"),
+                User.id.label("id"),
+                User.email.label("email"),
+                NotificationPreference.email_enabled.label("email_enabled"),
+                Membership.role.label("role"),
+                Membership.org_unit_id.label("unit"),
+            )
+            .select_from(User)
+            .outerjoin(Membership, Membership.user_id == User.id)
+            .outerjoin(NotificationPreference, NotificationPreference.user_id == User.id)
+            .where(User.is_active.is_(True), or_(*wanted))
         )
-        .select_from(User)
-        .outerjoin(Membership, Membership.user_id == User.id)
-        .outerjoin(NotificationPreference, NotificationPreference.user_id == User.id)
-        .where(User.is_active.is_(True), or_(*wanted))
-    )
-    address: dict[int, str | None] = {}
-    members: dict[tuple[str, int], list[int]] = {}
-    for user_id, email, email_enabled, role, unit in rows:
-        address[user_id] = email if email and email_enabled is not False else None
+    if unit_ids or hook_ids:
+        parts.append(
+            select(
+                literal("w").label("what"),
+                Webhook.id.label("id"),
+                null().cast(String).label("email"),
+                null().cast(Boolean).label("email_enabled"),
+                null().cast(String).label("role"),
+                Webhook.org_unit_id.label("unit"),
+            ).where(Webhook.org_unit_id.in_(unit_ids) | Webhook.id.in_(hook_ids))
+        )
+    found = _Audience({}, {}, {}, {})
+    if not parts:
+        return found
+    rows = session.execute(union_all(*parts) if len(parts) > 1 else parts[0]).all()
+    for what, some_id, email, email_enabled, role, unit in sorted(rows, key=lambda r: r[1]):
+        if what == "w":
+            found.hooks.setdefault(unit, []).append(some_id)
+            found.hook_unit[some_id] = unit
+            continue
+        found.address[some_id] = email if email and email_enabled is not False else None
         if (role, unit) in pairs:
-            members.setdefault((role, unit), []).append(user_id)
-    return address, {pair: sorted(set(users)) for pair, users in members.items()}
+            found.members.setdefault((role, unit), []).append(some_id)
+    found.members = {pair: sorted(set(users)) for pair, users in found.members.items()}
+    return found
 
 
 def _messages(session: Session, entries: list[_Entry]) -> dict[tuple[str, str], _Message]:
     """(channel, recipient) -> the message it gets, items in the order they were enqueued."""
-    address, members = _people(session, entries)
-    unit_ids = {u for e in entries for u in e.units}
-    hook_ids = {w for e in entries for w in e.webhooks}
-    hooks: dict[int, list[Row]] = {}
-    by_id: dict[int, Row] = {}
-    if unit_ids or hook_ids:
-        for hook in session.execute(
-            # the ids only: the worker reads the rest (url, secret) when it delivers
-            select(Webhook.id, Webhook.org_unit_id)
-            .where(Webhook.org_unit_id.in_(unit_ids) | Webhook.id.in_(hook_ids))
-            .order_by(Webhook.id)
-        ):
-            hooks.setdefault(hook.org_unit_id, []).append(hook)
-            by_id[hook.id] = hook
+    audience = _audience(session, entries)
+    address, members = audience.address, audience.members
 
     out: dict[tuple[str, str], _Message] = {}
 
@@ -309,15 +337,15 @@ def _messages(session: Session, entries: list[_Entry]) -> dict[tuple[str, str], 
             add("inapp", f"u:{user_id}", entry.item, user_id=user_id)
             if address[user_id]:
                 add("email", f"u:{user_id}", entry.item, user_id=user_id, address=address[user_id])
-        targets = [h for unit in dict.fromkeys(entry.units) for h in hooks.get(unit, [])]
-        targets += [by_id[w] for w in entry.webhooks if w in by_id]
+        targets = [h for unit in dict.fromkeys(entry.units) for h in audience.hooks.get(unit, [])]
+        targets += [w for w in entry.webhooks if w in audience.hook_unit]
         for hook in dict.fromkeys(targets):
             add(
                 "webhook",
-                f"w:{hook.id}",
+                f"w:{hook}",
                 entry.item,
-                webhook_id=hook.id,
-                org_unit_id=hook.org_unit_id,
+                webhook_id=hook,
+                org_unit_id=audience.hook_unit[hook],
             )
     return out
 
