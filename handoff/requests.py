@@ -289,25 +289,25 @@ def create_request(db: Database, actor: Actor, payload: RequestInput) -> int:
         scope_keys = roles.scope_keys(session)  # once for the whole fan-out
         held = [department, finance, access, *streets.values(), *communities]
         known = {unit.code: unit.id for unit in held if unit is not None}
+        starts = []
         for community in communities:
             data = _instance_data(
                 request, department, streets[community.parent_id], community, finance, access
             )
             data.update(facts)
-            instance = starting.start_instance(
-                session,
-                definition,
-                data,
-                actor_id=actor.user_id,
-                title=instance_title(request.title, community.name),
-                business_key=request.number,
-                scope=starting.resolve_scope(session, data, scope_keys, known),
-            )
-            session.add(
-                HandoffInstance(
-                    instance_id=instance.id, request_id=request.id, community_id=community.id
+            starts.append(
+                starting.Start(
+                    data=data,
+                    title=instance_title(request.title, community.name),
+                    business_key=request.number,
+                    scope=starting.resolve_scope(session, data, scope_keys, known),
                 )
             )
+        instances = starting.start_instances(session, definition, starts, actor_id=actor.user_id)
+        session.add_all(
+            HandoffInstance(instance_id=instance.id, request_id=request.id, community_id=c.id)
+            for instance, c in zip(instances, communities, strict=True)
+        )
         return request.id
 
 

@@ -86,6 +86,8 @@ def run_step(
     actor_id: int | None,
     step: Callable[[], None],
     insert: Callable[[], None] | None = None,
+    *,
+    flush: bool = True,
 ) -> projection.SyncResult:
     """Run one engine step, store the state and bring the projection and records in step.
 
@@ -93,7 +95,8 @@ def run_step(
     the instance's size limit; any failure of the process is an EngineFailure naming the
     element, and the caller's transaction rolls back. `insert` (a start) adds the new
     instance's row once its state is known, so that it is written once, not written and then
-    updated."""
+    updated. `flush=False` (many instances' steps written together) stops after the
+    projection: the caller calls `flush_step` once, then `record_step` for each."""
     try:
         with deadline.step_limit(limits.SETTINGS.step_seconds):
             step()
@@ -126,6 +129,15 @@ def run_step(
     instance.lock_version = (instance.lock_version or 0) + 1  # this step's number
     instance.state = state
     result = projection.sync(session, instance, workflow, parsed, insert)
+    if not flush:
+        return result
+    flush_step(session, instance.id)
+    record_step(session, instance, workflow, parsed, actor_id, result)
+    return result
+
+
+def flush_step(session: Session, instance_id: int | None) -> None:
+    """Write what the step changed; a value its column cannot hold fails the step."""
     try:
         session.flush()
     except DataError as exc:  # e.g. a name longer than its column, from a version deployed
@@ -133,8 +145,19 @@ def run_step(
         raise EngineFailure(
             "流程产生的值超出数据库字段长度 (the process produced a value its database column "
             f"cannot hold: {exc.orig})",
-            instance_id=instance.id,
+            instance_id=instance_id,
         ) from None
+
+
+def record_step(
+    session: Session,
+    instance: ProcessInstance,
+    workflow: BpmnWorkflow,
+    parsed: definitions.ParsedProcess,
+    actor_id: int | None,
+    result: projection.SyncResult,
+) -> None:
+    """After the step's rows are written (they have ids): its audit events and hooks."""
     # the process's own hooks first, then the observers (plugins.observe)
     listeners = plugins.hooks_for(parsed.key)
     common = {"instance_id": instance.id, "business_key": instance.business_key}
@@ -159,7 +182,6 @@ def run_step(
         data = last.data if last is not None else {}
         for listener in listeners:
             listener.instance_finished(hooks.HookContext(session, instance, data, actor_id))
-    return result
 
 
 def process_failure(exc: BaseException, instance_id: int | None = None) -> EngineFailure:
