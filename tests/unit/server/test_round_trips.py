@@ -35,6 +35,7 @@ START = 26
 class Count:
     def __init__(self, database) -> None:
         self.n = 0
+        self.sent: list[str] = []  # the statements counted since the last take, for a failure
         for engine in {database.engine, database.write_engine}:
             event.listen(engine, "before_cursor_execute", self._statement)
             for name in ("begin", "commit", "rollback"):
@@ -46,12 +47,14 @@ class Count:
         if "FROM calendar_" in statement:
             return  # the working-day calendar's cache refilling (every 30 s), not the request
         self.n += 1
+        self.sent.append(" ".join(statement.split())[:90])
 
     def _one(self, _conn) -> None:
         self.n += 1
 
     def take(self) -> int:
         n, self.n = self.n, 0
+        self.last, self.sent = self.sent, []
         return n
 
 
@@ -88,6 +91,7 @@ def test_a_whole_handoff_stays_within_its_round_trips(app, backend):
     resp = client.post("/api/v1/requests", json=body, headers=tokens["dept"])
     assert resp.status_code == 201, resp.get_json()
     sent = {"start": count.take()}
+    statements = {"start": count.last}
     rid = resp.get_json()["id"]
     for key, actor, data in steps:
         page = client.get(f"/api/v1/tasks?key={key}&request_id={rid}", headers=tokens[actor])
@@ -98,12 +102,14 @@ def test_a_whole_handoff_stays_within_its_round_trips(app, backend):
         )
         assert done.status_code == 200, done.get_json()
         sent[key] = count.take()
+        statements[key] = count.last
     assert done.get_json()["instance_state"] == "completed"
     allowed = {"start": START, **{f"inbox {k}": INBOX for k in COMPLETE}, **COMPLETE}
     if backend == "sqlite":
         allowed.update({k: allowed[k] + more for k, more in SQLITE_MORE.items()})
     over = {k: (sent[k], allowed[k]) for k in allowed if sent[k] > allowed[k]}
-    assert not over, f"more round trips than allowed (sent, allowed): {over}"
+    detail = "\n".join(f"{k}:\n  " + "\n  ".join(statements.get(k, [])) for k in over)
+    assert not over, f"more round trips than allowed (sent, allowed): {over}\n{detail}"
 
 
 def test_a_fan_out_costs_the_same_round_trips_for_any_number_of_communities(app, db, backend):
