@@ -146,6 +146,56 @@ def _only_unit(session: Session, district_id: int, kind: str) -> str | None:
     return codes[0] if len(codes) == 1 else None
 
 
+def _new_instance(
+    parsed: definitions.ParsedProcess,
+    definition: ProcessDefinition,
+    actor_id: int | None,
+    title: str,
+    business_key: str | None,
+    scope: dict[str, int],
+) -> ProcessInstance:
+    return ProcessInstance(
+        definition_id=definition.id,
+        business_key=business_key,
+        started_by_id=actor_id,
+        title=(title or parsed.name)[:MAX_TITLE],
+        scope=scope,
+        state={},
+        status="running",
+        created_at=clock.now(),
+    )
+
+
+def _first_workflow(parsed: definitions.ParsedProcess, data: dict[str, Any]):
+    try:
+        return engine.new_workflow(parsed, data)
+    except Exception as exc:  # SpiffWorkflow predicts the whole flow here (RecursionError)
+        raise process_failure(exc) from exc
+
+
+def _record_started(
+    session: Session,
+    instance: ProcessInstance,
+    parsed: definitions.ParsedProcess,
+    definition: ProcessDefinition,
+    actor_id: int | None,
+) -> None:
+    """The new instance's parties (its row has its id now) and its first audit event."""
+    session.add_all(
+        InstanceParty(instance_id=instance.id, role=role, org_unit_id=unit)
+        for role, unit in instance.scope.items()
+    )
+    audit.record(
+        session,
+        "instance.started",
+        actor_id=actor_id,
+        instance_id=instance.id,
+        business_key=instance.business_key,
+        process=parsed.key,
+        version=definition.version,
+    )
+
+
 def start_instance(
     session: Session,
     definition: ProcessDefinition,
@@ -159,42 +209,18 @@ def start_instance(
     """Start an instance inside the caller's transaction and run it to its first wait;
     `scope` is `resolve_scope(session, data)` when the caller has it already."""
     parsed = definitions.loaded(definition)
-    instance = ProcessInstance(
-        definition_id=definition.id,
-        business_key=business_key,
-        started_by_id=actor_id,
-        title=(title or parsed.name)[:MAX_TITLE],
-        scope=resolve_scope(session, data) if scope is None else scope,
-        state={},
-        status="running",
-        created_at=clock.now(),
-    )
-    try:
-        workflow = engine.new_workflow(parsed, data)
-    except Exception as exc:  # SpiffWorkflow predicts the whole flow here (RecursionError)
-        raise process_failure(exc) from exc
+    scope = resolve_scope(session, data) if scope is None else scope
+    instance = _new_instance(parsed, definition, actor_id, title, business_key, scope)
+    workflow = _first_workflow(parsed, data)
 
     def insert() -> None:
         # after the first step: the row goes in once, with its state, then its parties
         session.add(instance)
         session.flush()
-        session.add_all(
-            InstanceParty(instance_id=instance.id, role=role, org_unit_id=unit)
-            for role, unit in instance.scope.items()
-        )
-        audit.record(
-            session,
-            "instance.started",
-            actor_id=actor_id,
-            instance_id=instance.id,
-            business_key=business_key,
-            process=parsed.key,
-            version=definition.version,
-        )
+        _record_started(session, instance, parsed, definition, actor_id)
 
-    run_step(
-        session, instance, workflow, parsed, actor_id, lambda: engine.advance(workflow), insert
-    )
+    advance = functools.partial(engine.advance, workflow)
+    run_step(session, instance, workflow, parsed, actor_id, advance, insert)
     ctx = hooks.HookContext(session, instance, data, actor_id)
     plugins.for_process(parsed.key).hooks.instance_started(ctx)
     return instance
@@ -219,53 +245,28 @@ def start_instances(
     What each instance records and hears is what `start_instance` gives it."""
     if len(starts) == 1:  # one row: written once, with its first state
         (one,) = starts
-        instance = start_instance(
-            session,
-            definition,
-            one.data,
-            actor_id=actor_id,
-            title=one.title,
-            business_key=one.business_key,
-            scope=one.scope,
-        )
-        return [instance]
+        return [
+            start_instance(
+                session,
+                definition,
+                one.data,
+                actor_id=actor_id,
+                title=one.title,
+                business_key=one.business_key,
+                scope=one.scope,
+            )
+        ]
     parsed = definitions.loaded(definition)
-    now = clock.now()
     instances = [
-        ProcessInstance(
-            definition_id=definition.id,
-            business_key=one.business_key,
-            started_by_id=actor_id,
-            title=(one.title or parsed.name)[:MAX_TITLE],
-            scope=one.scope,
-            state={},
-            status="running",
-            created_at=now,
-        )
+        _new_instance(parsed, definition, actor_id, one.title, one.business_key, one.scope)
         for one in starts
     ]
     session.add_all(instances)
     session.flush()  # their ids, for their parties, tasks and records
-    session.add_all(
-        InstanceParty(instance_id=instance.id, role=role, org_unit_id=unit)
-        for instance in instances
-        for role, unit in instance.scope.items()
-    )
     steps = []
     for instance, one in zip(instances, starts, strict=True):
-        audit.record(
-            session,
-            "instance.started",
-            actor_id=actor_id,
-            instance_id=instance.id,
-            business_key=one.business_key,
-            process=parsed.key,
-            version=definition.version,
-        )
-        try:
-            workflow = engine.new_workflow(parsed, one.data)
-        except Exception as exc:  # SpiffWorkflow predicts the whole flow here (RecursionError)
-            raise process_failure(exc) from exc
+        _record_started(session, instance, parsed, definition, actor_id)
+        workflow = _first_workflow(parsed, one.data)
         advance = functools.partial(engine.advance, workflow)
         result = run_step(session, instance, workflow, parsed, actor_id, advance, flush=False)
         steps.append((instance, workflow, result, one.data))
