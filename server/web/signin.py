@@ -9,6 +9,7 @@ Signing in clears the old cookie (no fixation) and rotates the CSRF token.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import wraps
 from typing import Any
@@ -53,8 +54,18 @@ def sign_out() -> None:
     csrf.rotate()
 
 
+@dataclass(frozen=True)
+class SignedIn:
+    """Who a page is drawn for (`g.user`): what the templates show of them."""
+
+    id: int
+    username: str
+    display_name: str
+
+
 def load_user() -> None:
-    """before_request: g.user / g.actor for a live session, else None."""
+    """before_request: g.user / g.actor for a live session, else None (one indexed statement:
+    the session's token, its user and their memberships)."""
     g.user = g.actor = None
     token = session.get(TOKEN_KEY)
     if token is None:
@@ -63,14 +74,12 @@ def load_user() -> None:
         _reset()
         return
     with get_db().read() as s:
-        user = accounts.user_for_token(s, token, kind="web")
-        if user is None:  # signed out, expired, revoked, or the user deactivated
-            _reset()
-            return
-        for m in user.memberships:  # load the units while the session is open
-            _ = m.org_unit.name
-        g.user = user
-        g.actor = Actor.of(user)
+        holder = accounts.holder_of_token(s, token, kind="web")
+    if holder is None:  # signed out, expired, revoked, or the user deactivated
+        _reset()
+        return
+    g.user = SignedIn(holder.user_id, holder.username, holder.display_name)
+    g.actor = Actor(holder.user_id, holder.username, holder.pairs)
 
 
 def safe_next(target: str | None, default: str | None = None) -> str:
