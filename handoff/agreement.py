@@ -150,13 +150,6 @@ def _sign(ctx: hooks.HookContext, task: Task, form_data: dict[str, Any]) -> None
     if form_data["decision"] == "counter":  # no signature: the terms are negotiated first
         negotiation.record(ctx, task, form_data)
         return
-    signed = set(
-        session.scalars(
-            select(Signature.party).where(
-                Signature.agreement_id == agreement.id, Signature.decision == "sign"
-            )
-        )
-    )
     session.add(
         Signature(
             agreement_id=agreement.id,
@@ -177,7 +170,12 @@ def _sign(ctx: hooks.HookContext, task: Task, form_data: dict[str, Any]) -> None
         agreement.status = "refused"
         audit.record(session, "agreement.refused", number=agreement.number, party=party, **common)
         return
-    if signed | {party} == set(SIGN_TASKS.values()):
+    signed = session.scalars(  # the new signature among them (the query flushes it)
+        select(Signature.party).where(
+            Signature.agreement_id == agreement.id, Signature.decision == "sign"
+        )
+    )
+    if set(signed) == set(SIGN_TASKS.values()):
         agreement.status, agreement.signed_at = "signed", clock.now()
         audit.record(session, "agreement.signed", number=agreement.number, **common)
         if agreement.amount_fen > 0:

@@ -44,7 +44,6 @@ from workflows.routing import ESCALATION_ROLE
 from .models import Notification, NotificationKey, NotificationPreference, Webhook
 
 PENDING = "notifications.pending"  # session.info: the items to write at commit
-HOLDERS = "notifications.holders"  # session.info: (role, unit) -> user ids, per transaction
 KINDS = (
     "task_opened",
     "due_soon",
@@ -140,32 +139,9 @@ def _before_commit(session: Session) -> None:
 def _after_rollback(session: Session) -> None:
     # whatever was collected belongs to the transaction that did not happen
     session.info.pop(PENDING, None)
-    session.info.pop(HOLDERS, None)
 
 
 # --- recipients -----------------------------------------------------------------------------
-
-
-def holders(session: Session, role: str, unit_id: int | None) -> list[int]:
-    """The active users holding `role` at the org unit (cached for the transaction: a fan-out
-    asks for the same street office many times)."""
-    if unit_id is None:
-        return []
-    cache = session.info.setdefault(HOLDERS, {})
-    if (role, unit_id) not in cache:
-        cache[(role, unit_id)] = list(
-            session.scalars(
-                select(Membership.user_id)
-                .join(User, User.id == Membership.user_id)
-                .where(
-                    Membership.role == role,
-                    Membership.org_unit_id == unit_id,
-                    User.is_active.is_(True),
-                )
-                .order_by(Membership.user_id)
-            )
-        )
-    return cache[(role, unit_id)]
 
 
 def task_audience(task: Task) -> dict[str, list]:
@@ -314,8 +290,7 @@ def _audience(session: Session, entries: list[_Entry]) -> _Audience:
         found.address[some_id] = email if email and email_enabled is not False else None
         if (role, unit) in pairs:
             found.members.setdefault((role, unit), []).append(some_id)
-    found.members = {pair: sorted(set(users)) for pair, users in found.members.items()}
-    return found
+    return found  # rows in id order, one per membership: each holder list ascending, once
 
 
 def _messages(session: Session, entries: list[_Entry]) -> dict[tuple[str, str], _Message]:

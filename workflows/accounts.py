@@ -88,16 +88,6 @@ def issue_token(
     return token, row
 
 
-def user_for_token(session: Session, token: str, kind: str = "api") -> User | None:
-    """The active user of a live token of that kind (a web session is no API token)."""
-    row = session.scalar(
-        select(ApiToken).where(ApiToken.token_hash == _digest(token), ApiToken.kind == kind)
-    )
-    if row is None or row.revoked_at is not None or row.expires_at <= clock.now():
-        return None
-    return row.user if row.user.is_active else None
-
-
 @dataclass(frozen=True)
 class TokenHolder:
     """Who a live token belongs to: the user and the (role, org unit id) pairs they hold."""

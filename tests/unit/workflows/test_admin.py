@@ -164,7 +164,7 @@ def _token(db, username: str) -> str:
 
 def _valid(db, token: str) -> bool:
     with db.read() as s:
-        return accounts.user_for_token(s, token) is not None
+        return accounts.holder_of_token(s, token) is not None
 
 
 def test_switching_a_user_off_and_on_again_does_not_bring_back_their_tokens(db):
