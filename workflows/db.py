@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 
@@ -151,32 +151,31 @@ class Database:
             f"on-rollback-{id(self)}", default=None
         )
 
+    def read(self) -> AbstractContextManager[Session]:
+        """A read transaction (or the enclosing one, when there is one)."""
+        return self._read_block(shared=False)
+
+    def shared_read(self) -> AbstractContextManager[Session]:
+        """A read transaction that the `read()` blocks inside it join: one transaction for a
+        whole read-only request (e.g. its token check and its query), not one per block.
+        Only for code that does not write inside it (a `write()` inside runs apart, and the
+        shared snapshot would not see it on SQLite)."""
+        return self._read_block(shared=True)
+
     @contextmanager
-    def read(self) -> Iterator[Session]:
+    def _read_block(self, shared: bool) -> Iterator[Session]:
         outer = self._current.get() or self._reading.get()
         if outer is not None:
             yield outer
             return
         # Closing (not rolling back) ends the transaction and keeps loaded objects readable.
         with self._read() as session, _as_ambient(session):
-            yield session
-
-    @contextmanager
-    def shared_read(self) -> Iterator[Session]:
-        """A read transaction that the `read()` blocks inside it join: one transaction for a
-        whole read-only request (e.g. its token check and its query), not one per block.
-        Only for code that does not write inside it (a `write()` inside runs apart, and the
-        shared snapshot would not see it on SQLite)."""
-        outer = self._current.get() or self._reading.get()
-        if outer is not None:
-            yield outer
-            return
-        with self._read() as session, _as_ambient(session):
-            token = self._reading.set(session)
+            token = self._reading.set(session) if shared else None
             try:
                 yield session
             finally:
-                self._reading.reset(token)
+                if token is not None:
+                    self._reading.reset(token)
 
     @contextmanager
     def write(self) -> Iterator[Session]:
