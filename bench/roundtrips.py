@@ -7,10 +7,9 @@ the floor of this stack measured in the same run.
 It migrates and seeds a fresh database with the README's commands, builds the app
 (`server.create_app`) and walks whole handoffs through Flask's test client, as `bench/load.py`'s
 clients do over HTTP: start, then each task found in its actor's inbox and completed. Every
-request is counted on the app's engines (SQLAlchemy events): statements, BEGIN, COMMIT,
-ROLLBACK and pool pings. On PostgreSQL each of those is one round trip (psycopg 3 sends BEGIN
-by itself before the first statement of a transaction); on SQLite there is no wire, so the
-statement counts are what matters there.
+request is counted (`bench/wire.py`): on PostgreSQL its round trips as libpq's own trace of
+each connection shows them, and its statements; on SQLite, where there is no wire, its
+statements, BEGIN and COMMIT.
 
 The floor pieces (`bench/floor.py`) run in the same process, so their ratio to the code holds
 on a noisy machine: an empty Flask view, the SpiffWorkflow step of a completion with the
@@ -41,53 +40,9 @@ from common import (  # noqa: E402
     prepare_database,
 )
 from load import demo_accounts, handoff_steps  # noqa: E402
+from wire import Wire  # noqa: E402
 
 API = "/api/v1"
-
-
-class Wire:
-    """Counts what the app's engines send: statements, transaction commands, pings."""
-
-    def __init__(self, db) -> None:
-        from sqlalchemy import event
-
-        self.counts: dict[str, int] = defaultdict(int)
-        self.trace: list[str] | None = None  # the statements, while tracing
-        self.sqlite = db.is_sqlite
-        engines = {id(db.engine): db.engine, id(db.write_engine): db.write_engine}
-        for engine in engines.values():
-            event.listen(engine, "before_cursor_execute", self._statement)
-            event.listen(engine, "begin", self._begin)
-            event.listen(engine, "commit", lambda _c: self._add("commit"))
-            event.listen(engine, "rollback", lambda _c: self._add("rollback"))
-            ping = engine.dialect.do_ping
-
-            def counted_ping(dbapi_conn, _ping=ping):
-                self._add("ping")
-                return _ping(dbapi_conn)
-
-            engine.dialect.do_ping = counted_ping
-
-    def _add(self, what: str) -> None:
-        self.counts[what] += 1
-        if self.trace is not None and what != "statement":
-            self.trace.append(what.upper())
-
-    def _statement(self, _conn, _cursor, statement, *_args) -> None:
-        if self.sqlite and statement.startswith("BEGIN"):
-            return  # counted by `begin`
-        self._add("statement")
-        if self.trace is not None:
-            self.trace.append(" ".join(statement.split())[:160])
-
-    def _begin(self, _conn) -> None:
-        self._add("begin")
-
-    def take(self) -> dict[str, int]:
-        out = dict(self.counts)
-        self.counts.clear()
-        out["round_trips"] = sum(out.values())
-        return out
 
 
 class Walker:
@@ -104,7 +59,6 @@ class Walker:
     def call(self, kind, method, path, user, body=None, expect=200):
         headers = {"Authorization": "Bearer " + self.tokens[user]}
         tracing = self.trace_kind is not None and kind == self.trace_kind
-        self.wire.trace = [] if tracing else None
         self.wire.take()
         cpu = time.process_time()
         if self.profiler is not None and kind.startswith(self.profile_kind):
@@ -116,7 +70,8 @@ class Walker:
         cost = self.wire.take()
         if tracing:
             print(f"--- {kind} {path}: {cost['round_trips']} round trips")
-            print("\n".join(self.wire.trace))
+            for n, trip in enumerate(self.wire.last, 1):
+                print(f"{n:3d}. " + "\n     ".join(" ".join(s.split())[:150] for s in trip))
             self.trace_kind = None
         if resp.status_code != expect:
             raise RuntimeError(f"{kind} {path}: HTTP {resp.status_code} {resp.get_data()[:300]}")
@@ -225,23 +180,18 @@ def sign_in(client, username: str) -> str:
 
 def report(costs: dict[str, list[dict]], warm: int) -> dict[str, float]:
     """Print the median cost of each kind of request; return mean CPU (ms) per kind group."""
-    print(
-        f"{'request':28s} {'n':>4s} {'round trips':>11s} {'stmts':>6s} {'begin':>5s} "
-        f"{'commit':>6s} {'rollbk':>6s} {'ping':>4s} {'CPU ms p50':>10s}"
-    )
+    print(f"{'request':28s} {'n':>4s} {'round trips':>11s} {'statements':>10s} {'CPU ms p50':>10s}")
     groups: dict[str, list[float]] = defaultdict(list)
     trips: dict[str, list[int]] = defaultdict(list)
     for kind, rows in sorted(costs.items()):
         rows = rows[warm:]
         med = {
-            k: statistics.median(r.get(k, 0) for r in rows)
-            for k in ("round_trips", "statement", "begin", "commit", "rollback", "ping")
+            k: statistics.median(r.get(k, 0) for r in rows) for k in ("round_trips", "statements")
         }
         cpu = statistics.median(r["cpu"] for r in rows) * 1000
         print(
-            f"{kind:28s} {len(rows):4d} {med['round_trips']:11.0f} {med['statement']:6.0f} "
-            f"{med['begin']:5.0f} {med['commit']:6.0f} {med['rollback']:6.0f} "
-            f"{med['ping']:4.0f} {cpu:10.2f}"
+            f"{kind:28s} {len(rows):4d} {med['round_trips']:11.0f} {med['statements']:10.0f} "
+            f"{cpu:10.2f}"
         )
         group = "complete" if kind.startswith("complete") else kind
         groups[group].extend(r["cpu"] * 1000 for r in rows)

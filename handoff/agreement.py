@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, lazyload
 
-from workflows import audit, clock, hooks
+from workflows import audit, clock, hooks, write_behind
 from workflows.errors import Conflict
 from workflows.models import Task
 
@@ -150,16 +150,16 @@ def _sign(ctx: hooks.HookContext, task: Task, form_data: dict[str, Any]) -> None
     if form_data["decision"] == "counter":  # no signature: the terms are negotiated first
         negotiation.record(ctx, task, form_data)
         return
-    session.add(
-        Signature(
-            agreement_id=agreement.id,
-            party=party,
-            org_unit_id=task.org_unit_id,
-            user_id=ctx.actor_id,
-            decision=form_data["decision"],
-            comment=form_data.get("comment", ""),
-            signed_at=clock.now(),
-        )
+    write_behind.insert_row(
+        session,
+        Signature,
+        agreement_id=agreement.id,
+        party=party,
+        org_unit_id=task.org_unit_id,
+        user_id=ctx.actor_id,
+        decision=form_data["decision"],
+        comment=form_data.get("comment", ""),
+        signed_at=clock.now(),
     )
     common = {
         "actor_id": ctx.actor_id,
@@ -168,27 +168,29 @@ def _sign(ctx: hooks.HookContext, task: Task, form_data: dict[str, Any]) -> None
     }
     if form_data["decision"] == "refuse":
         agreement.status = "refused"
+        write_behind.update_rows(session, [agreement])
         audit.record(session, "agreement.refused", number=agreement.number, party=party, **common)
         return
-    signed = session.scalars(  # the new signature among them (the query flushes it)
+    signed = session.scalars(  # the new signature among them (it goes with this query)
         select(Signature.party).where(
             Signature.agreement_id == agreement.id, Signature.decision == "sign"
         )
     )
     if set(signed) == set(SIGN_TASKS.values()):
         agreement.status, agreement.signed_at = "signed", clock.now()
+        write_behind.update_rows(session, [agreement])
         audit.record(session, "agreement.signed", number=agreement.number, **common)
         if agreement.amount_fen > 0:
-            session.add(
-                LedgerEntry(
-                    instance_id=instance.id,
-                    request_id=ctx.data.get("request_id"),
-                    kind="agreed",
-                    amount_fen=agreement.amount_fen,
-                    actor_id=ctx.actor_id,
-                    at=clock.now(),
-                    step=instance.lock_version,
-                )
+            write_behind.insert_row(
+                session,
+                LedgerEntry,
+                instance_id=instance.id,
+                request_id=ctx.data.get("request_id"),
+                kind="agreed",
+                amount_fen=agreement.amount_fen,
+                actor_id=ctx.actor_id,
+                at=clock.now(),
+                step=instance.lock_version,
             )
             audit.record(
                 session, "money.agreed", amount=fen_to_yuan(agreement.amount_fen), **common
@@ -199,19 +201,19 @@ def _record_transfer(ctx: hooks.HookContext, task: Task, form_data: dict[str, An
     instance = ctx.instance
     amount_fen = yuan_to_fen(parse_yuan(form_data["amount"]))
     seq, _due = instalments.due_fen(task.key, ctx.data)
-    ctx.session.add(
-        LedgerEntry(
-            instance_id=instance.id,
-            request_id=ctx.data.get("request_id"),
-            kind="transferred",
-            amount_fen=amount_fen,
-            voucher_no=form_data["voucher_no"],
-            transferred_on=date.fromisoformat(form_data["transferred_on"]),
-            actor_id=ctx.actor_id,
-            at=clock.now(),
-            step=instance.lock_version,
-            instalment=seq,
-        )
+    write_behind.insert_row(
+        ctx.session,
+        LedgerEntry,
+        instance_id=instance.id,
+        request_id=ctx.data.get("request_id"),
+        kind="transferred",
+        amount_fen=amount_fen,
+        voucher_no=form_data["voucher_no"],
+        transferred_on=date.fromisoformat(form_data["transferred_on"]),
+        actor_id=ctx.actor_id,
+        at=clock.now(),
+        step=instance.lock_version,
+        instalment=seq,
     )
     audit.record(
         ctx.session,

@@ -25,8 +25,12 @@ from typing import Any
 
 from sqlalchemy import (
     Boolean,
+    Integer,
     String,
+    and_,
+    column,
     event,
+    func,
     insert,
     literal,
     null,
@@ -34,10 +38,11 @@ from sqlalchemy import (
     select,
     tuple_,
     union_all,
+    values,
 )
 from sqlalchemy.orm import Session
 
-from workflows import clock
+from workflows import clock, write_behind
 from workflows.models import Membership, Task, User
 from workflows.routing import ESCALATION_ROLE
 
@@ -133,7 +138,7 @@ def install() -> None:
 
 def _before_commit(session: Session) -> None:
     if session.info.get(PENDING):
-        flush_pending(session)
+        flush_pending(session, at_commit=True)
 
 
 def _after_rollback(session: Session) -> None:
@@ -170,11 +175,12 @@ def task_data(task: Task) -> dict[str, Any]:
 # --- writing the outbox ---------------------------------------------------------------------
 
 
-def flush_pending(session: Session) -> int:
+def flush_pending(session: Session, at_commit: bool = False) -> int:
     """Write what was collected in this transaction as outbox rows; the number written.
 
-    Called at commit; the worker's scanners call it themselves to catch a race with another
-    worker (an IntegrityError on `notification_key`) before their commit."""
+    Called at commit (`at_commit`: the keys' INSERT then goes with the COMMIT, written behind);
+    the worker's scanners call it themselves to catch a race with another worker (an
+    IntegrityError on `notification_key`) before their commit."""
     entries: list[_Entry] = session.info.pop(PENDING, None) or []
     if not entries:
         return 0
@@ -212,9 +218,19 @@ def flush_pending(session: Session) -> int:
         told.append((recipient, items))
     if not rows:
         return 0
-    # Core statements, one round trip each: the rows with their new ids, then their keys
+    _write(session, rows, told, at_commit)
+    return len(rows)
+
+
+def _write(session: Session, rows: list[dict], told: list, at_commit: bool) -> None:
+    """The outbox rows and their keys. At commit on PostgreSQL one statement writes both and
+    goes with the COMMIT (the keys take their rows' new ids in the statement, `_in_one`);
+    otherwise the rows with their new ids, then their keys."""
     session.flush()
     conn = session.connection()
+    if at_commit and conn.dialect.name == "postgresql":
+        conn.execute(write_behind.deferred(_in_one(rows, told)))
+        return
     table = Notification.__table__
     ids = conn.execute(
         insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
@@ -227,7 +243,42 @@ def flush_pending(session: Session) -> int:
             for item in items
         ],
     )
-    return len(rows)
+
+
+def _in_one(rows: list[dict], told: list):
+    """INSERT the rows, and their keys with the ids the rows got (a data-modifying WITH,
+    PostgreSQL's). A key finds its row by channel and recipient, which no two rows of one
+    transaction share: `who` is the user's id, or the webhook's id negated."""
+    table = Notification.__table__
+    new = (
+        insert(table)
+        .values(rows)
+        .returning(table.c.id, table.c.channel, table.c.user_id, table.c.webhook_id)
+        .cte("new")
+    )
+    keys = values(
+        column("key", String),
+        column("recipient", String),
+        column("channel", String),
+        column("who", Integer),
+        name="k",
+    ).data(
+        [
+            (item.key, who, row["channel"], row["user_id"] or -row["webhook_id"])
+            for row, (who, items) in zip(rows, told, strict=True)
+            for item in items
+        ]
+    )
+    found = select(keys.c.key, keys.c.recipient, keys.c.channel, new.c.id).join(
+        new,
+        and_(
+            new.c.channel == keys.c.channel,
+            func.coalesce(new.c.user_id, -new.c.webhook_id) == keys.c.who,
+        ),
+    )
+    return insert(NotificationKey.__table__).from_select(
+        ["key", "recipient", "channel", "notification_id"], found
+    )
 
 
 @dataclass

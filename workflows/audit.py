@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import event, insert
 from sqlalchemy.orm import Session
 
-from . import clock
+from . import clock, write_behind
 from .models import AuditEvent
 
 PENDING = "audit.pending"  # session.info: the events of this transaction, in order
@@ -48,8 +48,9 @@ def write_pending(session: Session) -> int:
     if not rows:
         return 0
     session.flush()
-    # Core, not the ORM's bulk insert: that one splits the rows by which values are None
-    session.connection().execute(insert(AuditEvent.__table__), rows)
+    # Core, not the ORM's bulk insert: that one splits the rows by which values are None.
+    # Written behind: nothing reads its result, and it goes with the next statement or COMMIT.
+    session.connection().execute(write_behind.deferred(insert(AuditEvent.__table__)), rows)
     return len(rows)
 
 

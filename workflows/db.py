@@ -20,6 +20,8 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
+from . import write_behind
+
 log = logging.getLogger(__name__)
 
 
@@ -94,6 +96,7 @@ def make_engine(url: str, *, immediate: bool = False, pool_size: int | None = No
         return engine
     engine = create_engine(url, **_postgres_options(pool_size))
     event.listen(engine, "checkout", _refuse_broken)
+    write_behind.install(engine)
     return engine
 
 
@@ -168,11 +171,15 @@ class Database:
         if outer is not None:
             yield outer
             return
-        # Closing (not rolling back) ends the transaction and keeps loaded objects readable.
+        # Loaded objects stay readable after the block (expire_on_commit=False).
         with self._read() as session, _as_ambient(session):
             token = self._reading.set(session) if shared else None
             try:
                 yield session
+                if not (session.new or session.dirty or session.deleted):
+                    # COMMIT, not ROLLBACK, ends a read: psycopg 3 forgets its prepared
+                    # statements at every rollback (and sends DEALLOCATE ALL, a round trip)
+                    session.commit()
             finally:
                 if token is not None:
                     self._reading.reset(token)

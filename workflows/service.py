@@ -35,6 +35,7 @@ from . import (
     limits,
     plugins,
     projection,
+    write_behind,
 )
 from .db import Database
 from .errors import (
@@ -131,6 +132,8 @@ def run_step(
     result = projection.sync(session, instance, workflow, parsed, insert)
     if not flush:
         return result
+    # the locked instance's own rows: written behind, with the step's next statement
+    write_behind.update_rows(session, [instance, *result.withdrawn, *result.escalated])
     flush_step(session, instance.id)
     record_step(session, instance, workflow, parsed, actor_id, result)
     return result
@@ -302,7 +305,7 @@ def complete_task(db: Database, task_id: int, actor: Actor, data: Any) -> dict[s
         now = clock.now()
         task.status, task.completed_at, task.completed_by_id = "completed", now, actor.user_id
         task.data = cleaned
-        session.flush()
+        write_behind.update_rows(session, [task])
         audit.record(
             session,
             "task.completed",
