@@ -196,6 +196,8 @@ def report(costs: dict[str, list[dict]], warm: int) -> dict[str, float]:
         group = "complete" if kind.startswith("complete") else kind
         groups[group].extend(r["cpu"] * 1000 for r in rows)
         trips[group].extend(r["round_trips"] for r in rows)
+    prepares = sum(r.get("prepares", 0) for rows in costs.values() for r in rows)
+    print(f"  (apart: {prepares} round trips in which psycopg prepared a statement, once each)")
     for group in ("complete", "inbox", "start"):
         print(
             f"  {group}: round trips mean {statistics.fmean(trips[group]):.1f}, "

@@ -1,17 +1,19 @@
 """What an app's database engines send, counted on the wire where there is one.
 
 On PostgreSQL every pooled connection is traced by libpq itself (`PQtrace`: each protocol
-message sent, F, and received, B). A round trip is one run of messages sent followed by the
-server's answer, however many statements the run holds (psycopg's pipeline mode sends several
-at once; a BEGIN sent by itself is a round trip of its own). So the count does not depend on
-what the project's own code believes it sends.
+message sent, F, and received, B). A round trip is one wait for the server: each Sync the
+client sends (one statement, or a whole pipeline of them) and each simple Query (psycopg's own
+BEGIN, for one), however many statements it carries. So the count does not depend on what the
+project's own code believes it sends. psycopg prepares a statement on a connection when it
+runs for the fifth time, in a round trip of its own; those are counted apart, as `prepares`:
+once per connection and statement, they are not a cost of the request they fall in.
 
 On SQLite there is no wire: the count is the statements, BEGIN, COMMIT and ROLLBACK, taken from
 SQLAlchemy's events.
 
     wire = Wire(db)            # db: workflows.db.Database
     ...one request...
-    cost = wire.take()         # {"round_trips": n, "statements": n, ...}
+    cost = wire.take()         # {"round_trips": n, "statements": n, "prepares": n}
     wire.last                  # that request's round trips, each a list of its statements
 """
 
@@ -81,6 +83,9 @@ class Wire:
         else:
             trips = [t for traced in self.traced.values() for t in traced.take()]
             trips = [t for t in trips if not all(any(w in s for w in self.ignore) for s in t)]
+            out["prepares"] = sum(traced.prepares for traced in self.traced.values())
+            for traced in self.traced.values():
+                traced.prepares = 0
         self.last = trips
         out["round_trips"] = len(trips)
         out.setdefault("statements", 0)
@@ -97,6 +102,7 @@ class _Traced:
         self.file = tempfile.TemporaryFile()
         self.read_to = 0
         self.names: dict[str, str] = {}  # prepared statement name -> its text
+        self.prepares = 0  # round trips that prepared a statement, apart: once per connection
         self.flags = pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE
         self._start()
 
@@ -118,25 +124,32 @@ class _Traced:
         return self._trips(text)
 
     def _trips(self, text: str) -> list[list[str]]:
+        """A round trip ends where the client waits: at a Sync (extended protocol: one
+        statement, or a whole pipeline) or a Query (simple protocol, e.g. psycopg's own BEGIN).
+        Counting the runs of messages sent would be wrong: libpq reads a long pipeline's first
+        answers while it is still sending."""
         trips: list[list[str]] = []
-        sending = False
+        current: list[str] = []
+        prepared = ""
         for way, kind, rest in _messages(text):
             if way != "F":
-                sending = False
                 continue
-            if not sending:
-                trips.append([])
-                sending = True
             if kind == "Query":
-                trips[-1].append(rest.strip('"'))
+                trips.append([*current, rest.strip('"')])
+                current = []
             elif kind == "Parse":
                 name, _, sql = rest.partition(" ")
-                self.names[name] = sql.rsplit('"', 1)[0].lstrip('"')
+                self.names[name] = sql = sql.rsplit('"', 1)[0].lstrip('"')
+                prepared = sql if name != '""' else ""
             elif kind == "Bind":
                 name = rest.split(" ")[1]  # the portal's name, then the statement's
-                trips[-1].append(self.names.get(name, "?"))
-            elif kind == "Sync" and not trips[-1]:
-                trips[-1].append("SYNC")
+                current.append(self.names.get(name, "?"))
+            elif kind == "Sync":
+                if not current and prepared:
+                    self.prepares += 1  # psycopg prepares a statement run for the 5th time
+                else:
+                    trips.append(current or ["SYNC"])
+                current, prepared = [], ""
         return trips
 
 
