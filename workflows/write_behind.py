@@ -80,7 +80,7 @@ def install(engine: Engine) -> None:
     event.listen(engine, "do_execute", _execute)
     event.listen(engine, "do_executemany", _executemany)
     event.listen(engine, "do_execute_no_params", _execute_no_params)
-    event.listen(engine, "rollback", lambda conn: _drop(conn.connection.driver_connection))
+    event.listen(engine, "rollback", _rolled_back)
     event.listen(engine.pool, "reset", lambda dbapi_conn, _record, _state: _drop(dbapi_conn))
     # SQLAlchemy 2.1 has no event around the DBAPI commit; the dialect's do_commit(dbapi_conn)
     # is what Connection._commit_impl calls (and wraps its errors), so it is replaced here.
@@ -93,6 +93,11 @@ def _queue(raw) -> list:
         queue = []
         setattr(raw, QUEUE, queue)
     return queue
+
+
+def _rolled_back(conn) -> None:
+    if not conn.invalidated:  # an invalidated connection is thrown away, its queue with it
+        _drop(conn.connection.driver_connection)
 
 
 def _drop(raw) -> None:
