@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, defer, lazyload, selectinload
+from sqlalchemy.orm import Session, defer, lazyload
 
 from workflows import clock
 from workflows.errors import NotFound
@@ -68,9 +68,8 @@ def request_detail(session: Session, actor: Actor, request_id: int) -> dict[str,
     ).all()
     if not rows:
         raise NotFound("request not found")
-    request = session.scalar(
-        select(Request).where(Request.id == request_id).options(selectinload(Request.department))
-    )
+    # by primary key: just after a start, the session has it (and its department) at hand
+    request = session.get(Request, request_id)
     return {
         "request": request,
         "instances": [instance for instance, _ in rows],

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflows import audit, calendar, clock, definitions, inputs, roles, starting
+from workflows import audit, calendar, clock, definitions, inputs, roles, starting, write_behind
 from workflows.db import Database
 from workflows.errors import Conflict, Forbidden, Invalid, NotFound
 from workflows.forms import FormErrors, parse_date
@@ -147,13 +147,19 @@ def _communities(session: Session, codes: list[str]) -> list[OrgUnit]:
     return [found[c] for c in codes]
 
 
-def _office(session: Session, district_id: int | None, kind: str) -> OrgUnit:
-    unit = session.scalar(
-        select(OrgUnit).where(OrgUnit.kind == kind, OrgUnit.parent_id == district_id).limit(1)
-    )
-    if unit is None:
-        raise Invalid(f"the district has no {kind} org unit")
-    return unit
+def _offices(session: Session, district_id: int | None, *kinds: str) -> list[OrgUnit]:
+    """The district's office of each kind (its first, should it have several), in one query."""
+    found: dict[str, OrgUnit] = {}
+    for unit in session.scalars(
+        select(OrgUnit)
+        .where(OrgUnit.kind.in_(kinds), OrgUnit.parent_id == district_id)
+        .order_by(OrgUnit.id)
+    ):
+        found.setdefault(unit.kind, unit)
+    for kind in kinds:
+        if kind not in found:
+            raise Invalid(f"the district has no {kind} org unit")
+    return [found[kind] for kind in kinds]
 
 
 def _texts(payload: RequestInput, errors: dict[str, str]) -> None:
@@ -246,8 +252,7 @@ def create_request(db: Database, actor: Actor, payload: RequestInput) -> int:
             raise NotFound("the handoff process is not deployed")
         if definition.suspended:
             raise Conflict("the handoff process is suspended")
-        finance = _office(session, department.parent_id, "finance")
-        access = _office(session, department.parent_id, "access_office")
+        finance, access = _offices(session, department.parent_id, "finance", "access_office")
         request = Request(
             number=f"tmp-{uuid.uuid4()}",
             department_id=department.id,
@@ -268,6 +273,7 @@ def create_request(db: Database, actor: Actor, payload: RequestInput) -> int:
         session.add(request)
         session.flush()
         request.number = f"REQ-{request.created_at.astimezone(SHANGHAI):%Y}-{request.id:06d}"
+        write_behind.update_rows(session, [request])  # with the next statement
         # the negative list of the request's date, by what the request says
         hit = screening.screen(session, day, {k: getattr(request, k) for k in screening.FIELDS})
         facts = hit.as_data() if hit else dict(screening.NO_HIT)
