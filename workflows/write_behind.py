@@ -17,11 +17,13 @@ once. SQLAlchemy knows nothing of pipeline mode (2.1: it reads each cursor's res
 An error of a queued statement is raised by the statement or the COMMIT that carried it; the
 transaction fails as it would have, one statement later. So only statements that the caller
 does not expect to fail on their own (an audit row, a row update under the instance's lock) are
-deferred. On SQLite there is no wire: `install` does nothing and deferred statements run at once.
+deferred. On SQLite there is no wire: `install` does nothing and deferred statements run at once;
+so with DB_PIPELINE=0 (docs/DEPLOY.md).
 """
 
 from __future__ import annotations
 
+import os
 import types
 from typing import Any
 
@@ -77,6 +79,8 @@ def install(engine: Engine) -> None:
     """Queue deferred statements and pipeline them on this PostgreSQL (psycopg) engine."""
     if engine.dialect.name != "postgresql" or engine.dialect.driver != "psycopg":
         return
+    if os.environ.get("DB_PIPELINE", "1") == "0":  # docs/DEPLOY.md: a proxy that cannot
+        return  # take pipelines; deferred statements are then sent at once
     event.listen(engine, "do_execute", _execute)
     event.listen(engine, "do_executemany", _executemany)
     event.listen(engine, "do_execute_no_params", _execute_no_params)

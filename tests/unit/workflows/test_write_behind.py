@@ -12,6 +12,7 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 from workflows import write_behind
+from workflows.db import Database
 from workflows.models import AuditEvent, Role
 
 
@@ -132,3 +133,21 @@ def test_a_read_ends_with_commit_and_keeps_psycopgs_prepared_statements(pg):
     sent = [q for trip in wire.last for q in trip]
     assert sent[-1] == "COMMIT" and "ROLLBACK" not in sent
     assert not any("DEALLOCATE" in q for q in sent)
+
+
+def test_db_pipeline_0_sends_every_statement_by_itself(pg, monkeypatch):
+    monkeypatch.setenv("DB_PIPELINE", "0")
+    db = Database(pg.url)
+    try:
+        wire = _wire(db)
+        _warm(db)
+        wire.take()
+        with db.write() as s:
+            s.execute(text("SELECT 1"))
+            s.execute(_event("wb.plain"))
+        wire.take()
+        trips = [[q.split()[0] for q in trip] for trip in wire.last]
+        assert trips == [["BEGIN"], ["SELECT"], ["INSERT"], ["COMMIT"]]
+    finally:
+        db.dispose()
+    assert _count(pg, "wb.plain") == 1
