@@ -19,26 +19,24 @@ Every item has a key (`task_opened:17`); a key is enqueued once per recipient an
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     Boolean,
-    Integer,
     String,
-    and_,
-    column,
     event,
-    func,
     insert,
     literal,
     null,
     or_,
     select,
+    text,
     tuple_,
     union_all,
-    values,
 )
 from sqlalchemy.orm import Session
 
@@ -224,12 +222,12 @@ def flush_pending(session: Session, at_commit: bool = False) -> int:
 
 def _write(session: Session, rows: list[dict], told: list, at_commit: bool) -> None:
     """The outbox rows and their keys. At commit on PostgreSQL one statement writes both and
-    goes with the COMMIT (the keys take their rows' new ids in the statement, `_in_one`);
+    goes with the COMMIT (the keys take their rows' new ids in the statement, `_IN_ONE`);
     otherwise the rows with their new ids, then their keys."""
     session.flush()
     conn = session.connection()
     if at_commit and conn.dialect.name == "postgresql":
-        conn.execute(write_behind.deferred(_in_one(rows, told)))
+        conn.execute(write_behind.deferred(_IN_ONE), _in_one(rows, told))
         return
     table = Notification.__table__
     ids = conn.execute(
@@ -245,40 +243,51 @@ def _write(session: Session, rows: list[dict], told: list, at_commit: bool) -> N
     )
 
 
-def _in_one(rows: list[dict], told: list):
-    """INSERT the rows, and their keys with the ids the rows got (a data-modifying WITH,
-    PostgreSQL's). A key finds its row by channel and recipient, which no two rows of one
-    transaction share: `who` is the user's id, or the webhook's id negated."""
-    table = Notification.__table__
-    new = (
-        insert(table)
-        .values(rows)
-        .returning(table.c.id, table.c.channel, table.c.user_id, table.c.webhook_id)
-        .cte("new")
-    )
-    keys = values(
-        column("key", String),
-        column("recipient", String),
-        column("channel", String),
-        column("who", Integer),
-        name="k",
-    ).data(
-        [
-            (item.key, who, row["channel"], row["user_id"] or -row["webhook_id"])
-            for row, (who, items) in zip(rows, told, strict=True)
-            for item in items
-        ]
-    )
-    found = select(keys.c.key, keys.c.recipient, keys.c.channel, new.c.id).join(
-        new,
-        and_(
-            new.c.channel == keys.c.channel,
-            func.coalesce(new.c.user_id, -new.c.webhook_id) == keys.c.who,
-        ),
-    )
-    return insert(NotificationKey.__table__).from_select(
-        ["key", "recipient", "channel", "notification_id"], found
-    )
+# The rows and their keys in one statement, its text the same every time (compiled and
+# prepared once; a VALUES list of the rows would be compiled anew for each transaction): both
+# lists go as one JSON parameter each. A key finds its row by channel and recipient, which no
+# two rows of one transaction share: `who` is the user's id, or the webhook's id negated.
+_IN_ONE = text(
+    """
+WITH new AS (
+    INSERT INTO notification (channel, user_id, webhook_id, org_unit_id, address, kind, items,
+                              status, attempts, next_attempt_at, created_at, sent_at)
+    SELECT channel, user_id, webhook_id, org_unit_id, address, kind, items,
+           status, attempts, next_attempt_at, created_at, sent_at
+    FROM json_to_recordset(CAST(:rows AS json)) AS r(
+        channel varchar, user_id integer, webhook_id integer, org_unit_id integer,
+        address varchar, kind varchar, items json, status varchar, attempts integer,
+        next_attempt_at timestamptz, created_at timestamptz, sent_at timestamptz)
+    RETURNING id, channel, user_id, webhook_id
+)
+INSERT INTO notification_key (key, recipient, channel, notification_id)
+SELECT k.key, k.recipient, k.channel, new.id
+FROM json_to_recordset(CAST(:keys AS json)) AS k(
+    key varchar, recipient varchar, channel varchar, who integer)
+JOIN new ON new.channel = k.channel AND coalesce(new.user_id, -new.webhook_id) = k.who
+"""
+)
+
+
+def _in_one(rows: list[dict], told: list) -> dict[str, str]:
+    """`_IN_ONE`'s parameters (PostgreSQL's data-modifying WITH)."""
+    keys = [
+        {
+            "key": item.key,
+            "recipient": who,
+            "channel": row["channel"],
+            "who": row["user_id"] or -row["webhook_id"],
+        }
+        for row, (who, items) in zip(rows, told, strict=True)
+        for item in items
+    ]
+    return {"rows": json.dumps(rows, default=_iso), "keys": json.dumps(keys)}
+
+
+def _iso(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"not JSON: {type(value).__name__}")
 
 
 @dataclass

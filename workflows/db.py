@@ -132,6 +132,19 @@ def _postgres_options(pool_size: int | None) -> dict:
     }
 
 
+@contextmanager
+def _committed() -> Iterator[None]:
+    """Around a write transaction's COMMIT: a value a write behind (`write_behind`) could not
+    store fails at the COMMIT that carried it, and is the same clean error it would have been
+    at its own statement (PostgreSQL's DataError: a value too long for its column)."""
+    try:
+        yield
+    except sa_exc.DataError as exc:
+        from .errors import column_overflow  # errors imports the models, which import this
+
+        raise column_overflow(exc) from None
+
+
 class Database:
     """The engines and session factories of one database.
 
@@ -194,12 +207,13 @@ class Database:
         pending: list[Callable[[], None]] = []
         pending_token = self._on_rollback.set(pending)
         try:
-            with self._write() as session, session.begin(), _as_ambient(session):
-                token = self._current.set(session)
-                try:
-                    yield session
-                finally:
-                    self._current.reset(token)
+            with _committed(), self._write() as session, session.begin():
+                with _as_ambient(session):
+                    token = self._current.set(session)
+                    try:
+                        yield session
+                    finally:
+                        self._current.reset(token)
         except BaseException:
             self._on_rollback.reset(pending_token)
             for callback in pending:

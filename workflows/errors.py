@@ -58,6 +58,17 @@ class EngineFailure(WorkflowError):
         self.instance_id = instance_id
 
 
+def column_overflow(exc: BaseException, instance_id: int | None = None) -> EngineFailure:
+    """A value the process produced that its database column cannot hold (PostgreSQL's
+    DataError; SQLite stores any length), e.g. from a version deployed before deployment
+    checked the lengths."""
+    return EngineFailure(
+        "流程产生的值超出数据库字段长度 (the process produced a value its database column "
+        f"cannot hold: {getattr(exc, 'orig', exc)})",
+        instance_id=instance_id,
+    )
+
+
 class LimitExceeded(EngineFailure):
     """The step would pass a resource limit (the instance's state size, a multi-instance
     count, a value's size); nothing was changed."""

@@ -46,6 +46,7 @@ from .errors import (
     LimitExceeded,
     NotFound,
     StepTimedOut,
+    column_overflow,
 )
 from .evaluator import ExpressionError
 from .models import Membership, ProcessInstance, Task, User
@@ -143,13 +144,9 @@ def flush_step(session: Session, instance_id: int | None) -> None:
     """Write what the step changed; a value its column cannot hold fails the step."""
     try:
         session.flush()
-    except DataError as exc:  # e.g. a name longer than its column, from a version deployed
-        # before deployment checked the lengths (PostgreSQL; SQLite stores any length)
-        raise EngineFailure(
-            "流程产生的值超出数据库字段长度 (the process produced a value its database column "
-            f"cannot hold: {exc.orig})",
-            instance_id=instance_id,
-        ) from None
+    except DataError as exc:  # e.g. a name longer than its column (a write behind that
+        # fails does so at the COMMIT: `Database.write` says the same then)
+        raise column_overflow(exc, instance_id) from None
 
 
 def record_step(

@@ -41,7 +41,7 @@ _IDLE = 0
 def deferred(statement):
     """`statement` marked to wait for the next statement or the COMMIT (see the module); an
     INSERT is made `inline()`, so that SQLAlchemy asks for no primary key back."""
-    if statement.is_insert:
+    if getattr(statement, "is_insert", False):
         statement = statement.inline()
     return statement.execution_options(**{OPTION: True})
 
