@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import (
     Boolean,
     String,
+    bindparam,
     event,
     insert,
     literal,
@@ -183,6 +184,7 @@ def flush_pending(session: Session, at_commit: bool = False) -> int:
     if not entries:
         return 0
     now = clock.now()
+    session.flush()  # the recipients query reads memberships this transaction may have changed
     messages = _messages(session, entries)
     seen = _enqueued_before(session, {e.item.key for e in entries if not e.item.fresh})
     rows: list[dict[str, Any]] = []
@@ -224,7 +226,6 @@ def _write(session: Session, rows: list[dict], told: list, at_commit: bool) -> N
     """The outbox rows and their keys. At commit on PostgreSQL one statement writes both and
     goes with the COMMIT (the keys take their rows' new ids in the statement, `_IN_ONE`);
     otherwise the rows with their new ids, then their keys."""
-    session.flush()
     conn = session.connection()
     if at_commit and conn.dialect.name == "postgresql":
         conn.execute(write_behind.deferred(_IN_ONE), _in_one(rows, told))
@@ -298,50 +299,60 @@ class _Audience:
     hook_unit: dict[int, int]  # webhook id -> its org unit id
 
 
+# The recipients of a transaction's entries, one statement built once (its lists expand when
+# it runs; an empty one matches nothing): the active users named by id or as holders of a
+# role at a unit, with their e-mail choice, and the webhooks of the units (or by id).
+_AUDIENCE = union_all(
+    select(
+        literal("u").label("what"),
+        User.id.label("id"),
+        User.email.label("email"),
+        NotificationPreference.email_enabled.label("email_enabled"),
+        Membership.role.label("role"),
+        Membership.org_unit_id.label("unit"),
+    )
+    .select_from(User)
+    .outerjoin(Membership, Membership.user_id == User.id)
+    .outerjoin(NotificationPreference, NotificationPreference.user_id == User.id)
+    .where(
+        User.is_active.is_(True),
+        or_(
+            User.id.in_(bindparam("ids", expanding=True)),
+            tuple_(Membership.role, Membership.org_unit_id).in_(bindparam("pairs", expanding=True)),
+        ),
+    ),
+    select(
+        literal("w").label("what"),
+        Webhook.id.label("id"),
+        null().cast(String).label("email"),
+        null().cast(Boolean).label("email_enabled"),
+        null().cast(String).label("role"),
+        Webhook.org_unit_id.label("unit"),
+    ).where(
+        Webhook.org_unit_id.in_(bindparam("units", expanding=True))
+        | Webhook.id.in_(bindparam("hooks", expanding=True))
+    ),
+)
+
+
 def _audience(session: Session, entries: list[_Entry]) -> _Audience:
-    """In one statement: the active users the entries name, by id or as holders of a role at
-    a unit, with their address if they want e-mail, and the webhooks of the units they name
-    (ids only: the worker reads url and secret when it delivers)."""
+    """In one statement (`_AUDIENCE`): the active users the entries name, by id or as holders
+    of a role at a unit, with their address if they want e-mail, and the webhooks of the units
+    they name (ids only: the worker reads url and secret when it delivers)."""
     ids = {u for e in entries for u in e.users}
     pairs = {p for e in entries for p in e.holders}
     unit_ids = {u for e in entries for u in e.units}
     hook_ids = {w for e in entries for w in e.webhooks}
-    parts = []
-    if ids or pairs:
-        wanted = []
-        if ids:
-            wanted.append(User.id.in_(ids))
-        if pairs:
-            wanted.append(tuple_(Membership.role, Membership.org_unit_id).in_(sorted(pairs)))
-        parts.append(
-            select(
-                literal("u").label("what"),
-                User.id.label("id"),
-                User.email.label("email"),
-                NotificationPreference.email_enabled.label("email_enabled"),
-                Membership.role.label("role"),
-                Membership.org_unit_id.label("unit"),
-            )
-            .select_from(User)
-            .outerjoin(Membership, Membership.user_id == User.id)
-            .outerjoin(NotificationPreference, NotificationPreference.user_id == User.id)
-            .where(User.is_active.is_(True), or_(*wanted))
-        )
-    if unit_ids or hook_ids:
-        parts.append(
-            select(
-                literal("w").label("what"),
-                Webhook.id.label("id"),
-                null().cast(String).label("email"),
-                null().cast(Boolean).label("email_enabled"),
-                null().cast(String).label("role"),
-                Webhook.org_unit_id.label("unit"),
-            ).where(Webhook.org_unit_id.in_(unit_ids) | Webhook.id.in_(hook_ids))
-        )
     found = _Audience({}, {}, {}, {})
-    if not parts:
+    if not (ids or pairs or unit_ids or hook_ids):
         return found
-    rows = session.execute(union_all(*parts) if len(parts) > 1 else parts[0]).all()
+    params = {
+        "ids": sorted(ids),
+        "pairs": sorted(pairs),
+        "units": sorted(unit_ids),
+        "hooks": sorted(hook_ids),
+    }
+    rows = session.connection().execute(_AUDIENCE, params).all()
     for what, some_id, email, email_enabled, role, unit in sorted(rows, key=lambda r: r[1]):
         if what == "w":
             found.hooks.setdefault(unit, []).append(some_id)

@@ -70,9 +70,12 @@ def update_rows(session: Session, rows) -> None:
                 continue  # a relationship: the ORM's flush handles it
             values[prop.columns[0].key] = value = state.dict[key]
             set_committed_value(row, key, value)
-        if values:
-            where = [col == state.identity[i] for i, col in enumerate(mapper.primary_key)]
-            session.execute(deferred(update(mapper.local_table).where(*where).values(values)))
+        if not values:
+            continue
+        where = [col == state.identity[i] for i, col in enumerate(mapper.primary_key)]
+        # on the connection: the session would flush its pending rows first
+        update_row = update(mapper.local_table).where(*where).values(values)
+        session.connection().execute(deferred(update_row))
 
 
 def install(engine: Engine) -> None:

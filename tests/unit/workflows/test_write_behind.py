@@ -112,7 +112,7 @@ def test_rows_updated_behind_are_written_and_the_session_does_not_write_them_aga
             role = s.get(Role, key)
             role.name_en = old + " (behind)"
             write_behind.update_rows(s, [role])
-            assert not s.dirty  # the session's flush has nothing left to write
+            assert not s.is_modified(role)  # the session's flush has nothing left to write
         with db.read() as s:
             assert s.scalar(select(Role.name_en).where(Role.key == key)) == old + " (behind)"
     finally:
