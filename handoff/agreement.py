@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, lazyload
 
 from workflows import audit, clock, hooks, write_behind
@@ -78,12 +78,18 @@ def agreement_of(session: Session, instance_id: int) -> Agreement | None:
     signing task it opens, then signs it)."""
     known = session.info.setdefault(AGREEMENTS, {})
     if instance_id not in known:
-        known[instance_id] = session.scalar(
-            select(Agreement)
-            .where(Agreement.instance_id == instance_id)
-            .options(lazyload(Agreement.signatures))  # only a redraft needs them
-        )
+        known[instance_id] = session.scalar(_OF_INSTANCE, {"instance_id": instance_id})
     return known[instance_id]
+
+
+_OF_INSTANCE = (  # built once
+    select(Agreement)
+    .where(Agreement.instance_id == bindparam("instance_id"))
+    .options(lazyload(Agreement.signatures))  # only a redraft needs them
+)
+_SIGNED = select(Signature.party).where(
+    Signature.agreement_id == bindparam("agreement_id"), Signature.decision == "sign"
+)
 
 
 def draft_agreement(
@@ -171,11 +177,8 @@ def _sign(ctx: hooks.HookContext, task: Task, form_data: dict[str, Any]) -> None
         write_behind.update_rows(session, [agreement])
         audit.record(session, "agreement.refused", number=agreement.number, party=party, **common)
         return
-    signed = session.scalars(  # the new signature among them (it goes with this query)
-        select(Signature.party).where(
-            Signature.agreement_id == agreement.id, Signature.decision == "sign"
-        )
-    )
+    # the new signature among them (it goes with this query)
+    signed = session.scalars(_SIGNED, {"agreement_id": agreement.id})
     if set(signed) == set(SIGN_TASKS.values()):
         agreement.status, agreement.signed_at = "signed", clock.now()
         write_behind.update_rows(session, [agreement])

@@ -18,7 +18,7 @@ from typing import Any
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, bindparam, or_, select
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, lazyload
 
@@ -232,6 +232,23 @@ def _locking(where) -> Select:
     )
 
 
+# A completion's two reads, built once: the task's instance locked (found through the task),
+# then the task as it is now with the instance's other open rows.
+_LOCK_BY_TASK = _locking(
+    ProcessInstance.id
+    == select(Task.instance_id).where(Task.id == bindparam("task_id")).scalar_subquery()
+)
+_TASK_AND_OPEN_ROWS = (
+    select(Task)
+    .where(
+        Task.instance_id == bindparam("instance_id"),
+        or_(Task.id == bindparam("task_id"), Task.status == "open"),
+    )
+    .options(lazyload("*"))
+    .execution_options(populate_existing=True)
+)
+
+
 def lock_instance(session: Session, instance_id: int) -> ProcessInstance:
     instance = session.scalar(_locking(ProcessInstance.id == instance_id))
     if instance is None:
@@ -243,16 +260,11 @@ def locked_task(session: Session, task_id: int) -> tuple[Task, ProcessInstance]:
     """Lock the task's instance (found through the task in the same statement), then read the
     task as it is now, with the instance's other open rows (`projection.sync` needs them: the
     session then has them, and sync asks nobody again)."""
-    of_task = select(Task.instance_id).where(Task.id == task_id).scalar_subquery()
-    instance = session.scalar(_locking(ProcessInstance.id == of_task))
+    instance = session.scalar(_LOCK_BY_TASK, {"task_id": task_id})
     if instance is None:
         raise NotFound("task not found")
-    rows = session.scalars(
-        select(Task)
-        .where(Task.instance_id == instance.id, or_(Task.id == task_id, Task.status == "open"))
-        .options(lazyload("*"))
-        .execution_options(populate_existing=True)
-    ).all()
+    params = {"instance_id": instance.id, "task_id": task_id}
+    rows = session.scalars(_TASK_AND_OPEN_ROWS, params).all()
     task = next(row for row in rows if row.id == task_id)
     projection.remember_open_rows(session, instance, [r for r in rows if r.status == "open"])
     return task, instance
