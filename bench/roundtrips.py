@@ -258,7 +258,7 @@ def main() -> None:
             print_profile(walker.profiler)
             walker.profiler = None
         print(f"load {load_average()}")
-        cpu = report(costs, args.warm)
+        cpu = report(costs, args.warm, args.db == "sqlite")
         completions = handoffs * 8
         cycle = cpu["complete"] + cpu["inbox"] + cpu["start"] / 8
         # a handoff is 8 cycles: 8 completions, 8 inbox reads, 1 start

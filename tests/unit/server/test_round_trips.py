@@ -34,7 +34,7 @@ BOUNDS = {
         "evaluation": 5,
     },
     "sqlite": {
-        "start": 26,
+        "start": 24,
         "inbox": 7,
         "street_review": 16,
         "sign_committee": 15,
