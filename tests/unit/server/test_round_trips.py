@@ -22,7 +22,7 @@ from .test_auth import _token
 # SQLite, which has no wire: statements, BEGIN and COMMIT.
 BOUNDS = {
     "postgresql": {
-        "start": 22,
+        "start": 19,
         "inbox": 6,
         "street_review": 10,  # drafts the agreement: its parties, its template, its row
         "sign_committee": 8,
