@@ -7,12 +7,10 @@ and their cost in CPU are `bench/roundtrips.py`'s (docs/BENCHMARKS.md)."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 from sqlalchemy import select
 
 from handoff.requests import today
+from tests.bench_wire import Wire
 from workflows.models import OrgUnit
 
 from .test_auth import _token
@@ -48,18 +46,9 @@ BOUNDS = {
 }
 
 
-def _wire_counter():
-    """bench/wire.py's `Wire`, which bench/roundtrips.py prints the same counts with."""
-    path = Path(__file__).resolve().parents[3] / "bench" / "wire.py"
-    spec = importlib.util.spec_from_file_location("bench_wire", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.Wire
-
-
 class Count:
     def __init__(self, database) -> None:
-        self.wire = _wire_counter()(database)
+        self.wire = Wire(database)
         self.last: list[str] = []
 
     def take(self) -> int:

@@ -4,13 +4,11 @@ commits or rolls back with its transaction exactly as a statement sent at once w
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
+from tests.bench_wire import Wire
 from workflows import write_behind
 from workflows.db import Database
 from workflows.models import AuditEvent, Role
@@ -24,12 +22,16 @@ def pg(db, backend):
 
 
 def _wire(db):
-    db.dispose()  # new connections, traced from their first message (prepared names known)
-    path = Path(__file__).resolve().parents[3] / "bench" / "wire.py"
-    spec = importlib.util.spec_from_file_location("bench_wire", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.Wire(db)
+    """A wire counter on new connections (traced from their first message, so the names of
+    the statements psycopg prepares are known), warmed: the pool has its connection and
+    psycopg its prepared statements."""
+    db.dispose()
+    wire = Wire(db)
+    for _ in range(6):
+        with db.write() as s:
+            s.execute(text("SELECT 1"))
+    wire.take()
+    return wire
 
 
 def _event(action: str):
@@ -43,17 +45,9 @@ def _count(db, action: str) -> int:
         return s.scalar(select(func.count()).where(AuditEvent.action == action))
 
 
-def _warm(db) -> None:
-    for _ in range(6):  # the pool has its connection, psycopg its prepared statements
-        with db.write() as s:
-            s.execute(text("SELECT 1"))
-
-
 def test_a_deferred_write_goes_with_the_next_statement_and_begin_with_the_first(pg):
     db = pg
     wire = _wire(db)
-    _warm(db)
-    wire.take()
     with db.write() as s:
         s.execute(text("SELECT 1"))
         s.execute(_event("wb.test"))
@@ -70,8 +64,6 @@ def test_a_deferred_write_goes_with_the_next_statement_and_begin_with_the_first(
 def test_what_is_still_deferred_goes_with_the_commit(pg):
     db = pg
     wire = _wire(db)
-    _warm(db)
-    wire.take()
     with db.write() as s:
         s.execute(text("SELECT 1"))
         s.execute(_event("wb.commit"))
@@ -140,8 +132,6 @@ def test_db_pipeline_0_sends_every_statement_by_itself(pg, monkeypatch):
     db = Database(pg.url)
     try:
         wire = _wire(db)
-        _warm(db)
-        wire.take()
         with db.write() as s:
             s.execute(text("SELECT 1"))
             s.execute(_event("wb.plain"))
