@@ -68,7 +68,7 @@ def request_detail(session: Session, actor: Actor, request_id: int) -> dict[str,
     ).all()
     if not rows:
         raise NotFound("request not found")
-    # by primary key: just after a start, the session has it (and its department) at hand
+    # by primary key, its department joined (`Request.department` is lazy="joined"): one statement
     request = session.get(Request, request_id)
     return {
         "request": request,
