@@ -119,8 +119,6 @@ class _Traced:
         text = os.pread(self.file.fileno(), size - self.read_to, self.read_to).decode()
         self.read_to = size
         self._start()
-        if os.environ.get("WIRE_RAW"):
-            print(text)
         return self._trips(text)
 
     def _trips(self, text: str) -> list[list[str]]:

@@ -134,9 +134,11 @@ def _postgres_options(pool_size: int | None) -> dict:
 
 @contextmanager
 def _committed() -> Iterator[None]:
-    """Around a write transaction's COMMIT: a value a write behind (`write_behind`) could not
-    store fails at the COMMIT that carried it, and is the same clean error it would have been
-    at its own statement (PostgreSQL's DataError: a value too long for its column)."""
+    """Around a whole write transaction, its COMMIT included: a value a write behind
+    (`write_behind`) could not store fails at the statement or COMMIT that carried it, and is
+    the same clean error it would have been at its own statement (PostgreSQL's DataError: a
+    value too long for its column). `service.flush_step` says the same for the step's own
+    flush, naming the instance."""
     try:
         yield
     except sa_exc.DataError as exc:
