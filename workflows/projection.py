@@ -67,8 +67,7 @@ def sync(
         if row is None:
             row = _new_row(session, instance, parsed, spiff_task, now)
             row.due_at, row.due_provisional = due_of(timers, provisional)
-            session.add(row)
-            result.opened.append(row)
+            result.opened.append(row)  # inserted by the step's flush (`service.flush_step`)
             result.task_data[spiff_id] = spiff_task.data
         if row.escalated_at is None and any(
             t.task_spec.name.endswith(OVERDUE_SUFFIX) and t.has_state(TaskState.COMPLETED)

@@ -10,7 +10,7 @@ and the loser of a race on one task sees it already completed.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +35,7 @@ from . import (
     limits,
     plugins,
     projection,
+    row_insert,
     write_behind,
 )
 from .db import Database
@@ -135,14 +136,16 @@ def run_step(
         return result
     # the locked instance's own rows: written behind, with the step's next statement
     write_behind.update_rows(session, [instance, *result.withdrawn, *result.escalated])
-    flush_step(session, instance.id)
+    flush_step(session, instance.id, result.opened)
     record_step(session, instance, workflow, parsed, actor_id, result)
     return result
 
 
-def flush_step(session: Session, instance_id: int | None) -> None:
-    """Write what the step changed; a value its column cannot hold fails the step."""
+def flush_step(session: Session, instance_id: int | None, opened: Sequence[Task] = ()) -> None:
+    """Write what the step changed, its opened task rows first (one INSERT, their ids read
+    back, `row_insert`); a value its column cannot hold fails the step."""
     try:
+        row_insert.insert_rows(session, list(opened))
         session.flush()
     except DataError as exc:  # e.g. a name longer than its column (a write behind that
         # fails does so at the COMMIT: `Database.write` says the same then)

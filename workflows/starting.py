@@ -270,7 +270,7 @@ def start_instances(
         advance = functools.partial(engine.advance, workflow)
         result = run_step(session, instance, workflow, parsed, actor_id, advance, flush=False)
         steps.append((instance, workflow, result, one.data))
-    flush_step(session, None)
+    flush_step(session, None, [row for _, _, result, _ in steps for row in result.opened])
     plugin = plugins.for_process(parsed.key)
     for instance, workflow, result, data in steps:
         record_step(session, instance, workflow, parsed, actor_id, result)
