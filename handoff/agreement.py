@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, lazyload
 
-from workflows import audit, clock, hooks, write_behind
+from workflows import audit, clock, hooks, row_insert, write_behind
 from workflows.errors import Conflict
 from workflows.models import Task
 
@@ -115,8 +115,7 @@ def draft_agreement(
         amount_fen=int(data["amount_fen"]),
         created_at=clock.now(),
     )
-    session.add(agreement)
-    session.flush()
+    row_insert.insert_rows(session, [agreement])  # its id, for the signatures
     session.info.setdefault(AGREEMENTS, {})[instance_id] = agreement
     audit.record(
         session,

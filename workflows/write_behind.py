@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import os
 import types
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Engine, event, insert, inspect, update
+from sqlalchemy import Engine, Table, Update, bindparam, event, insert, inspect, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -72,10 +73,22 @@ def update_rows(session: Session, rows) -> None:
             set_committed_value(row, key, value)
         if not values:
             continue
-        where = [col == state.identity[i] for i, col in enumerate(mapper.primary_key)]
+        if not state.committed_state:  # nothing left for the flush: the row is clean again
+            # SQLAlchemy 2.1: set_committed_value leaves the row marked modified, so every
+            # autoflush after it would run a whole unit of work that finds nothing to write
+            state._commit_all(state.dict, session.identity_map)
+        values.update((f"_pk{i}", value) for i, value in enumerate(state.identity))
         # on the connection: the session would flush its pending rows first
-        update_row = update(mapper.local_table).where(*where).values(values)
-        session.connection().execute(deferred(update_row))
+        session.connection().execute(_update_by_pk(mapper.local_table), values)
+
+
+@lru_cache(maxsize=64)
+def _update_by_pk(table: Table) -> Update:
+    """One deferred UPDATE of a table's row by primary key, built once: its SET clause comes
+    from the names of the parameters it is run with, and SQLAlchemy compiles each set once."""
+    # the key's binds are named apart from its columns, whose names are the SET clause's
+    where = [col == bindparam(f"_pk{i}", type_=col.type) for i, col in enumerate(table.primary_key)]
+    return deferred(update(table).where(*where))
 
 
 def install(engine: Engine) -> None:
