@@ -310,9 +310,13 @@ def create_request(db: Database, actor: Actor, payload: RequestInput) -> int:
                 )
             )
         instances = starting.start_instances(session, definition, starts, actor_id=actor.user_id)
-        session.add_all(
-            HandoffInstance(instance_id=instance.id, request_id=request.id, community_id=c.id)
-            for instance, c in zip(instances, communities, strict=True)
+        write_behind.insert_many(  # read back by queries only, which it goes before
+            session,
+            HandoffInstance,
+            [
+                {"instance_id": instance.id, "request_id": request.id, "community_id": c.id}
+                for instance, c in zip(instances, communities, strict=True)
+            ],
         )
         return request.id
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event, insert
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from . import clock, write_behind
@@ -50,7 +50,7 @@ def write_pending(session: Session) -> int:
     session.flush()
     # Core, not the ORM's bulk insert: that one splits the rows by which values are None.
     # Written behind: nothing reads its result, and it goes with the next statement or COMMIT.
-    session.connection().execute(write_behind.deferred(insert(AuditEvent.__table__)), rows)
+    write_behind.insert_many(session, AuditEvent, rows)
     return len(rows)
 
 

@@ -2,11 +2,13 @@
 
 The ORM's unit of work took about 1 ms of CPU to insert a completion's one or two task rows
 (SQLAlchemy 2.1: per-object state and history bookkeeping, the dependency sort, the mapper's
-INSERT batches). One Core INSERT of the rows' column values does the same write for a fraction
-of that; the rows then join the session as persistent, every column loaded, as if flushed.
+INSERT batches). One INSERT of the rows' column values does the same write for a fraction of
+that (on PostgreSQL the constant statement of `json_rows`, whatever the number of rows); the rows
+then join the session as persistent, every column loaded, as if flushed.
 
 Only for rows whose column values are all known in Python: a column with a server-side default
-or a sequence other than the primary key's is refused, as its value would be unknown here.
+or a sequence other than the primary key's is refused, as its value would be unknown here; so
+is a row that names a related row by its relationship rather than by its foreign key column.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from typing import Any
 from sqlalchemy import Insert, Table, insert, inspect
 from sqlalchemy.orm import Mapper, Session, make_transient_to_detached
 
+from . import json_rows
+
 
 def insert_rows(session: Session, rows: list) -> None:
     """INSERT these new (transient) objects of one mapped class in one statement, in the
@@ -26,11 +30,16 @@ def insert_rows(session: Session, rows: list) -> None:
     mapper: Mapper = inspect(rows[0]).mapper
     (pk,) = mapper.primary_key
     pk_key = mapper.get_property_by_column(pk).key
-    params = [_values(mapper, row, pk) for row in rows]
-    statement = _statement(mapper.local_table)
-    # on the connection: the ORM would flush the session's pending rows first
-    result = session.connection().execute(statement, params if len(params) > 1 else params[0])
-    ids = result.scalars().all()
+    values = [_values(mapper, row, pk) for row in rows]
+    table = mapper.local_table
+    conn = session.connection()  # not the session's execute: it would flush pending rows first
+    if json_rows.supported(conn.dialect):
+        statement = json_rows.insert_statement(table, conn.dialect)
+        rows_param = json_rows.params(table, conn.dialect, values, fill=False)
+        ids = sorted(conn.execute(statement, rows_param).scalars())  # in the rows' order
+    else:
+        ids = conn.execute(_statement(table), values if len(values) > 1 else values[0])
+        ids = ids.scalars().all()
     for row, row_id in zip(rows, ids, strict=True):
         setattr(row, pk_key, row_id)
         # every column is set: none is left expired (which would cost a SELECT on access);
@@ -42,8 +51,8 @@ def insert_rows(session: Session, rows: list) -> None:
 @lru_cache(maxsize=32)
 def _statement(table: Table) -> Insert:
     (pk,) = table.primary_key.columns
-    # sort_by_parameter_order: the ids come back in the order of the rows, however
-    # SQLAlchemy batches them ("insertmanyvalues", one multi-row INSERT per batch)
+    # sort_by_parameter_order: the ids come back in the order of the rows (SQLite gets them
+    # one by one from SQLAlchemy, in process)
     return insert(table).returning(pk, sort_by_parameter_order=True)
 
 
@@ -52,6 +61,9 @@ def _values(mapper: Mapper, row, pk) -> dict[str, Any]:
     state = inspect(row)
     if not state.transient:
         raise ValueError(f"{row!r} is not a new row")
+    for prop in mapper.relationships:
+        if state.dict.get(prop.key):  # its foreign key column would be left unset
+            raise ValueError(f"{row!r}: set {prop.key}'s foreign key, not the relationship")
     for prop in mapper.column_attrs:
         column = prop.columns[0]
         if column is pk:
@@ -59,22 +71,7 @@ def _values(mapper: Mapper, row, pk) -> dict[str, Any]:
         if prop.key in state.dict:
             value = state.dict[prop.key]
         else:
-            value = _default(column)
+            value = json_rows.default(column)
             setattr(row, prop.key, value)
         values[column.key] = value
     return values
-
-
-def _default(column) -> Any:
-    default = column.default
-    if default is None:
-        if column.server_default is not None:
-            raise ValueError(f"{column} has a server default, unknown before the INSERT")
-        return None
-    if default.is_scalar:
-        return default.arg
-    if default.is_callable:
-        # SQLAlchemy 2.x wraps a callable default to take the execution context; the
-        # models' defaults (utcnow and the like) do not read it
-        return default.arg(None)
-    raise ValueError(f"{column}'s default is computed by the database, unknown before the INSERT")

@@ -15,7 +15,19 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import audit, clock, definitions, engine, forms, hooks, inputs, plugins, roles
+from . import (
+    audit,
+    clock,
+    definitions,
+    engine,
+    forms,
+    hooks,
+    inputs,
+    plugins,
+    roles,
+    row_insert,
+    write_behind,
+)
 from .db import Database
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .inputs import column_length
@@ -175,25 +187,33 @@ def _first_workflow(parsed: definitions.ParsedProcess, data: dict[str, Any]):
 
 def _record_started(
     session: Session,
-    instance: ProcessInstance,
+    instances: list[ProcessInstance],
     parsed: definitions.ParsedProcess,
     definition: ProcessDefinition,
     actor_id: int | None,
 ) -> None:
-    """The new instance's parties (its row has its id now) and its first audit event."""
-    session.add_all(
-        InstanceParty(instance_id=instance.id, role=role, org_unit_id=unit)
-        for role, unit in instance.scope.items()
-    )
-    audit.record(
+    """The new instances' parties (their rows have their ids now) and first audit events."""
+    # written behind, in one statement: nothing reads them back in this transaction but
+    # queries, which the queued INSERT goes before
+    write_behind.insert_many(
         session,
-        "instance.started",
-        actor_id=actor_id,
-        instance_id=instance.id,
-        business_key=instance.business_key,
-        process=parsed.key,
-        version=definition.version,
+        InstanceParty,
+        [
+            {"instance_id": instance.id, "role": role, "org_unit_id": unit}
+            for instance in instances
+            for role, unit in instance.scope.items()
+        ],
     )
+    for instance in instances:
+        audit.record(
+            session,
+            "instance.started",
+            actor_id=actor_id,
+            instance_id=instance.id,
+            business_key=instance.business_key,
+            process=parsed.key,
+            version=definition.version,
+        )
 
 
 def start_instance(
@@ -215,9 +235,8 @@ def start_instance(
 
     def insert() -> None:
         # after the first step: the row goes in once, with its state, then its parties
-        session.add(instance)
-        session.flush()
-        _record_started(session, instance, parsed, definition, actor_id)
+        row_insert.insert_rows(session, [instance])
+        _record_started(session, [instance], parsed, definition, actor_id)
 
     advance = functools.partial(engine.advance, workflow)
     run_step(session, instance, workflow, parsed, actor_id, advance, insert)
@@ -261,15 +280,15 @@ def start_instances(
         _new_instance(parsed, definition, actor_id, one.title, one.business_key, one.scope)
         for one in starts
     ]
-    session.add_all(instances)
-    session.flush()  # their ids, for their parties, tasks and records
+    row_insert.insert_rows(session, instances)  # their ids, for their parties, tasks, records
+    _record_started(session, instances, parsed, definition, actor_id)
     steps = []
     for instance, one in zip(instances, starts, strict=True):
-        _record_started(session, instance, parsed, definition, actor_id)
         workflow = _first_workflow(parsed, one.data)
         advance = functools.partial(engine.advance, workflow)
         result = run_step(session, instance, workflow, parsed, actor_id, advance, flush=False)
         steps.append((instance, workflow, result, one.data))
+    write_behind.update_rows(session, instances)  # their first states
     flush_step(session, None, [row for _, _, result, _ in steps for row in result.opened])
     plugin = plugins.for_process(parsed.key)
     for instance, workflow, result, data in steps:

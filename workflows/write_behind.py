@@ -32,6 +32,8 @@ from sqlalchemy import Engine, Table, Update, bindparam, event, insert, inspect,
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from . import json_rows
+
 OPTION = "write_behind"  # the execution option that marks a statement deferred
 QUEUE = "_write_behind_queue"  # on the psycopg connection: [(statement, parameters, many)]
 
@@ -53,33 +55,77 @@ def insert_row(session: Session, model, **values) -> None:
     session.execute(deferred(insert(model.__table__).values(**values)))
 
 
+def insert_many(session: Session, model, rows: list[dict[str, Any]]) -> None:
+    """Rows like `insert_row`'s, many of one table: one deferred statement for them all (on
+    PostgreSQL of constant text, `json_rows`), the columns they leave out at their defaults."""
+    if not rows:
+        return
+    conn, table = session.connection(), model.__table__
+    if json_rows.supported(conn.dialect):
+        statement = _deferred(json_rows.insert_statement(table, conn.dialect, returning=False))
+        conn.execute(statement, json_rows.params(table, conn.dialect, rows, fill=True))
+    else:
+        conn.execute(_insert_into(table), rows)
+
+
 def update_rows(session: Session, rows) -> None:
     """Write the changed columns of these loaded rows as deferred UPDATEs by primary key, and
-    tell the session they are written (so its flush leaves them alone).
+    tell the session they are written (so its flush leaves them alone). Rows of one table with
+    the same columns changed go in one statement (on PostgreSQL of constant text, `json_rows`).
 
     For rows whose existence is certain (the locked instance and its tasks): the ORM's own
     UPDATE reads its row count to prove that, which is a round trip of its own."""
+    groups: dict[tuple[Table, tuple[str, ...]], list[tuple[dict[str, Any], tuple]]] = {}
     for row in rows:
         state = inspect(row)
         if not (state.persistent and state.modified):
             continue
-        mapper, unmodified = state.mapper, state.unmodified
-        values: dict[str, Any] = {}
-        for key in [k for k in state.dict if k not in unmodified]:
-            prop = mapper.attrs.get(key)
-            if prop is None or not hasattr(prop, "columns"):
-                continue  # a relationship: the ORM's flush handles it
-            values[prop.columns[0].key] = value = state.dict[key]
-            set_committed_value(row, key, value)
-        if not values:
+        values = _written(session, state)
+        if values:
+            key = (state.mapper.local_table, tuple(sorted(values)))
+            groups.setdefault(key, []).append((values, state.identity))
+    if not groups:
+        return
+    conn = session.connection()  # not the session's execute: it would flush pending rows first
+    for (table, columns), group in groups.items():
+        if len(group) > 1 and json_rows.supported(conn.dialect):
+            keys = [c.key for c in table.primary_key]
+            rows_ = [{**values, **dict(zip(keys, ident, strict=True))} for values, ident in group]
+            statement = json_rows.update_statement(table, conn.dialect, columns)
+            conn.execute(
+                deferred(statement), json_rows.params(table, conn.dialect, rows_, fill=False)
+            )
             continue
-        if not state.committed_state:  # nothing left for the flush: the row is clean again
-            # SQLAlchemy 2.1: set_committed_value leaves the row marked modified, so every
-            # autoflush after it would run a whole unit of work that finds nothing to write
-            state._commit_all(state.dict, session.identity_map)
-        values.update((f"_pk{i}", value) for i, value in enumerate(state.identity))
-        # on the connection: the session would flush its pending rows first
-        session.connection().execute(_update_by_pk(mapper.local_table), values)
+        for values, ident in group:
+            values.update((f"_pk{i}", value) for i, value in enumerate(ident))
+            conn.execute(_update_by_pk(table), values)
+
+
+def _written(session: Session, state) -> dict[str, Any]:
+    """The row's changed columns, which are marked written: the values the UPDATE sets."""
+    mapper, unmodified = state.mapper, state.unmodified
+    values: dict[str, Any] = {}
+    for key in [k for k in state.dict if k not in unmodified]:
+        prop = mapper.attrs.get(key)
+        if prop is None or not hasattr(prop, "columns"):
+            continue  # a relationship: the ORM's flush handles it
+        values[prop.columns[0].key] = value = state.dict[key]
+        set_committed_value(state.obj(), key, value)
+    if values and not state.committed_state:  # nothing left for the flush: clean again
+        # SQLAlchemy 2.1: set_committed_value leaves the row marked modified, so every
+        # autoflush after it would run a whole unit of work that finds nothing to write
+        state._commit_all(state.dict, session.identity_map)
+    return values
+
+
+@lru_cache(maxsize=64)
+def _insert_into(table: Table):
+    return deferred(insert(table))
+
+
+@lru_cache(maxsize=256)
+def _deferred(statement):
+    return deferred(statement)  # built once per statement (a copy with the option set)
 
 
 @lru_cache(maxsize=64)

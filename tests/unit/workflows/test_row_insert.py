@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Column, Integer, event, func, select
 
-from workflows import row_insert
+from workflows import json_rows, row_insert
 from workflows.models import AuditEvent, IdempotencyRecord, User
 
 
@@ -70,4 +70,4 @@ def test_rows_already_in_a_session_and_unknowable_defaults_are_refused(db):
         with pytest.raises(ValueError, match="not a new row"):
             row_insert.insert_rows(s, [added])
     with pytest.raises(ValueError, match="server default"):
-        row_insert._default(Column("n", Integer, server_default="1"))
+        json_rows.default(Column("n", Integer, server_default="1"))
