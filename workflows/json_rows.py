@@ -69,21 +69,22 @@ def update_statement(table: Table, dialect: Dialect, columns: tuple[str, ...]) -
 def params(table: Table, dialect: Dialect, rows: list[dict[str, Any]], *, fill: bool) -> dict:
     """The statement's one parameter: the rows (by column key) as a JSON array. `fill`: give
     the columns a row leaves out their defaults (an INSERT; an UPDATE names its columns)."""
-    pk = autoincrement_key(table)
-    columns = [c for c in table.columns if c is not pk] if fill else list(table.columns)
-    out = []
-    for row in rows:
-        item = {}
-        for column in columns:
-            if column.key in row:
-                value = row[column.key]
-            elif fill:
-                value = default(column)
-            else:
-                continue
-            item[column.name] = _json_value(column, value, dialect)
-        out.append(item)
+    if fill:
+        rows = filled(table, rows)
+    out = [
+        {c.name: _json_value(c, row[c.key], dialect) for c in table.columns if c.key in row}
+        for row in rows
+    ]
     return {"rows": json.dumps(out, ensure_ascii=False, default=_json_default)}
+
+
+def filled(table: Table, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows with every column but a database-numbered key, those left out at their
+    defaults: what a Core INSERT would store (and the same keys in every row, as SQLAlchemy's
+    executemany needs)."""
+    pk = autoincrement_key(table)
+    columns = [c for c in table.columns if c is not pk]
+    return [{c.key: row[c.key] if c.key in row else default(c) for c in columns} for row in rows]
 
 
 def default(column: Column) -> Any:

@@ -28,10 +28,12 @@ def insert_rows(session: Session, rows: list) -> None:
     if not rows:
         return
     mapper: Mapper = inspect(rows[0]).mapper
-    (pk,) = mapper.primary_key
+    table = mapper.local_table
+    pk = json_rows.autoincrement_key(table)
+    if pk is None:
+        raise ValueError(f"{table.name}'s key is not numbered by the database")
     pk_key = mapper.get_property_by_column(pk).key
     values = [_values(mapper, row, pk) for row in rows]
-    table = mapper.local_table
     conn = session.connection()  # not the session's execute: it would flush pending rows first
     if json_rows.supported(conn.dialect):
         statement = json_rows.insert_statement(table, conn.dialect)
@@ -50,7 +52,7 @@ def insert_rows(session: Session, rows: list) -> None:
 
 @lru_cache(maxsize=32)
 def _statement(table: Table) -> Insert:
-    (pk,) = table.primary_key.columns
+    pk = json_rows.autoincrement_key(table)
     # sort_by_parameter_order: the ids come back in the order of the rows (SQLite gets them
     # one by one from SQLAlchemy, in process)
     return insert(table).returning(pk, sort_by_parameter_order=True)

@@ -52,7 +52,7 @@ def deferred(statement):
 def insert_row(session: Session, model, **values) -> None:
     """A new row that nothing in its transaction reads back by id, as a deferred INSERT (the
     ORM's INSERT asks for the row's id, so it is sent and waited for at once)."""
-    session.execute(deferred(insert(model.__table__).values(**values)))
+    insert_many(session, model, [values])
 
 
 def insert_many(session: Session, model, rows: list[dict[str, Any]]) -> None:
@@ -65,7 +65,7 @@ def insert_many(session: Session, model, rows: list[dict[str, Any]]) -> None:
         statement = _deferred(json_rows.insert_statement(table, conn.dialect, returning=False))
         conn.execute(statement, json_rows.params(table, conn.dialect, rows, fill=True))
     else:
-        conn.execute(_insert_into(table), rows)
+        conn.execute(_insert_into(table), json_rows.filled(table, rows))
 
 
 def update_rows(session: Session, rows) -> None:
