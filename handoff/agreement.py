@@ -10,6 +10,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, lazyload
 
 from workflows import audit, clock, hooks, row_insert, write_behind
+from workflows.db import core
 from workflows.errors import Conflict
 from workflows.models import Task
 
@@ -177,7 +178,7 @@ def _sign(ctx: hooks.HookContext, task: Task, form_data: dict[str, Any]) -> None
         audit.record(session, "agreement.refused", number=agreement.number, party=party, **common)
         return
     # the new signature among them (it goes with this query)
-    signed = session.scalars(_SIGNED, {"agreement_id": agreement.id})
+    signed = core(session).scalars(_SIGNED, {"agreement_id": agreement.id})
     if set(signed) == set(SIGN_TASKS.values()):
         agreement.status, agreement.signed_at = "signed", clock.now()
         write_behind.update_rows(session, [agreement])

@@ -8,10 +8,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, defer, lazyload
 
 from workflows import clock
+from workflows.db import core
 from workflows.errors import NotFound
 from workflows.models import OrgUnit, ProcessInstance
 from workflows.queries import (
@@ -123,19 +124,21 @@ def instance_view(session: Session, actor: Actor, instance_id: int) -> dict[str,
 
 def request_ids(session: Session, instance_ids: Iterable[int]) -> dict[int, int]:
     """instance id -> request id, for the handoff instances among them."""
-    ids = set(instance_ids)
+    ids = sorted(set(instance_ids))
     if not ids:
         return {}
-    rows = session.execute(
-        select(HandoffInstance.instance_id, HandoffInstance.request_id).where(
-            HandoffInstance.instance_id.in_(ids)
-        )
-    ).all()
-    return dict(rows)
+    return dict(core(session).execute(_REQUEST_IDS, {"ids": ids}).all())
 
 
 def request_number(session: Session, request_id: int) -> str | None:
-    return session.scalar(select(Request.number).where(Request.id == request_id))
+    return core(session).scalar(_NUMBER, {"request_id": request_id})
+
+
+# built once: every inbox page asks both
+_REQUEST_IDS = select(HandoffInstance.instance_id, HandoffInstance.request_id).where(
+    HandoffInstance.instance_id.in_(bindparam("ids", expanding=True))
+)
+_NUMBER = select(Request.number).where(Request.id == bindparam("request_id"))
 
 
 def plan_of(agreement: Agreement | None, request: Request | None) -> list[dict]:

@@ -21,10 +21,11 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from workflows import audit, clock, definitions, ending, hooks, roles
+from workflows.db import core
 from workflows.errors import Conflict
 from workflows.forms import FormErrors
 from workflows.models import OrgUnit, ProcessInstance, Task
@@ -77,12 +78,18 @@ def work_reported(session: Session, handoff_id: int) -> bool:
 
 def pending(session: Session, handoff_id: int) -> int | None:
     """The running termination of the handoff, if any (its instance id)."""
-    return session.scalar(
-        select(Termination.instance_id)
-        .join(ProcessInstance, ProcessInstance.id == Termination.instance_id)
-        .where(Termination.handoff_instance_id == handoff_id, ProcessInstance.status == "running")
-        .limit(1)
+    return core(session).scalar(_PENDING, {"handoff_id": handoff_id})
+
+
+_PENDING = (  # built once: every completion of a work task asks it
+    select(Termination.instance_id)
+    .join(ProcessInstance, ProcessInstance.id == Termination.instance_id)
+    .where(
+        Termination.handoff_instance_id == bindparam("handoff_id"),
+        ProcessInstance.status == "running",
     )
+    .limit(1)
+)
 
 
 def cancel_refusal(session: Session, handoff_id: int) -> str | None:

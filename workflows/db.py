@@ -15,7 +15,7 @@ from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool
@@ -46,6 +46,16 @@ def _as_ambient(session: Session) -> Iterator[Session]:
         yield session
     finally:
         _ambient.reset(token)
+
+
+def core(session: Session) -> Connection:
+    """The session's connection, for a prebuilt statement that loads no ORM objects; after the
+    session's autoflush, so that the statement sees what the transaction changed, as
+    `session.execute` would. SQLAlchemy 2.1's ORM execute adds about 80 µs of CPU per statement
+    (its compile state), and building the statement at each call about 120 µs more."""
+    if session.autoflush:
+        session.flush()
+    return session.connection()
 
 
 def default_url(sqlite_path: Path = Path("var") / "workflows.sqlite3") -> str:

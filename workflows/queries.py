@@ -29,6 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, defer, joinedload, lazyload
 
 from . import audit, clock, definitions, diagram, engine, progress
+from .db import core
 from .errors import Forbidden, NotFound
 from .models import (
     AuditEvent,
@@ -251,7 +252,7 @@ def inbox(
     per_page = max(1, min(per_page, MAX_PER_PAGE))
     page = max(1, page)
     count_stmt, page_stmt, params = _inbox_query(actor, f, sort, order, page, per_page)
-    total = session.scalar(count_stmt, params) or 0
+    total = core(session).scalar(count_stmt, params) or 0
     items: list[Task] = []
     if (page - 1) * per_page < total:
         items = list(session.scalars(page_stmt, params))
