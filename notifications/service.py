@@ -228,7 +228,7 @@ def _write(session: Session, rows: list[dict], told: list, at_commit: bool) -> N
     otherwise the rows with their new ids, then their keys."""
     conn = session.connection()
     if at_commit and conn.dialect.name == "postgresql":
-        conn.execute(write_behind.deferred(_IN_ONE), _in_one(rows, told))
+        conn.execute(_IN_ONE, _in_one(rows, told))
         return
     table = Notification.__table__
     ids = conn.execute(
@@ -248,8 +248,9 @@ def _write(session: Session, rows: list[dict], told: list, at_commit: bool) -> N
 # prepared once; a VALUES list of the rows would be compiled anew for each transaction): both
 # lists go as one JSON parameter each. A key finds its row by channel and recipient, which no
 # two rows of one transaction share: `who` is the user's id, or the webhook's id negated.
-_IN_ONE = text(
-    """
+_IN_ONE = write_behind.deferred(  # built once, with its option
+    text(
+        """
 WITH new AS (
     INSERT INTO notification (channel, user_id, webhook_id, org_unit_id, address, kind, items,
                               status, attempts, next_attempt_at, created_at, sent_at)
@@ -267,6 +268,7 @@ FROM json_to_recordset(CAST(:keys AS json)) AS k(
     key varchar, recipient varchar, channel varchar, who integer)
 JOIN new ON new.channel = k.channel AND coalesce(new.user_id, -new.webhook_id) = k.who
 """
+    )
 )
 
 
