@@ -35,7 +35,7 @@ def insert_rows(session: Session, rows: list) -> None:
     pk_key = mapper.get_property_by_column(pk).key
     values = [_values(mapper, row, pk) for row in rows]
     conn = session.connection()  # not the session's execute: it would flush pending rows first
-    if json_rows.supported(conn.dialect):
+    if len(values) > 1 and json_rows.supported(conn.dialect):  # one row: a prepared INSERT
         statement = json_rows.insert_statement(table, conn.dialect)
         rows_param = json_rows.params(table, conn.dialect, values, fill=False)
         ids = sorted(conn.execute(statement, rows_param).scalars())  # in the rows' order

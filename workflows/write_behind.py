@@ -61,7 +61,7 @@ def insert_many(session: Session, model, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
     conn, table = session.connection(), model.__table__
-    if json_rows.supported(conn.dialect):
+    if len(rows) > 1 and json_rows.supported(conn.dialect):  # one row: a prepared INSERT
         statement = _deferred(json_rows.insert_statement(table, conn.dialect, returning=False))
         conn.execute(statement, json_rows.params(table, conn.dialect, rows, fill=True))
     else:
