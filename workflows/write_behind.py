@@ -91,10 +91,8 @@ def update_rows(session: Session, rows) -> None:
         if len(group) > 1 and json_rows.supported(conn.dialect):
             keys = [c.key for c in table.primary_key]
             rows_ = [{**values, **dict(zip(keys, ident, strict=True))} for values, ident in group]
-            statement = json_rows.update_statement(table, conn.dialect, columns)
-            conn.execute(
-                deferred(statement), json_rows.params(table, conn.dialect, rows_, fill=False)
-            )
+            statement = _deferred(json_rows.update_statement(table, conn.dialect, columns))
+            conn.execute(statement, json_rows.params(table, conn.dialect, rows_, fill=False))
             continue
         for values, ident in group:
             values.update((f"_pk{i}", value) for i, value in enumerate(ident))
