@@ -20,8 +20,6 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
-from . import write_behind
-
 log = logging.getLogger(__name__)
 
 
@@ -106,6 +104,8 @@ def make_engine(url: str, *, immediate: bool = False, pool_size: int | None = No
         return engine
     engine = create_engine(url, **_postgres_options(pool_size))
     event.listen(engine, "checkout", _refuse_broken)
+    from . import write_behind  # it calls `core`, so it imports this module
+
     write_behind.install(engine)
     return engine
 

@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from . import json_rows
+from .db import core
 
 OPTION = "write_behind"  # the execution option that marks a statement deferred
 QUEUE = "_write_behind_queue"  # on the psycopg connection: [(statement, parameters, many)]
@@ -60,7 +61,9 @@ def insert_many(session: Session, model, rows: list[dict[str, Any]]) -> None:
     PostgreSQL of constant text, `json_rows`), the columns they leave out at their defaults."""
     if not rows:
         return
-    conn, table = session.connection(), model.__table__
+    # after the session's autoflush: a row it names that is pending in the session must reach
+    # the server first, and the queued INSERT would go before that row's own
+    conn, table = core(session), model.__table__
     if len(rows) > 1 and json_rows.supported(conn.dialect):  # one row: a prepared INSERT
         statement = _deferred(json_rows.insert_statement(table, conn.dialect, returning=False))
         conn.execute(statement, json_rows.params(table, conn.dialect, rows, fill=True))
